@@ -1,0 +1,57 @@
+# xstilts: English intermediate-task training and zero-shot cross-lingual transfer (X-STILTs).
+#
+#   snakemake --cores 2 --configfile config/tiny.yaml     # the offline tiny experiment
+#   snakemake --profile slurm                              # the paper grid (config.yaml) on SLURM
+#
+# The config is validated before any job starts (config/schema.yaml plus name checks in
+# xstilts.config).  config.yaml is read only when no --configfile is given, so a preset never
+# inherits the paper grid's models, pipelines or tasks.
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+
+from xstilts.config import Experiment, canonical_json, load_yaml
+from xstilts.errors import XstiltsError
+from xstilts.plan import Plan
+
+if not config:
+    config.update(load_yaml(os.path.join(workflow.basedir, "config.yaml")))
+try:
+    EXP = Experiment(config)
+except XstiltsError as e:
+    sys.exit(f"xstilts: {e}")
+PLAN = Plan(EXP)
+OUT = EXP.out
+os.environ.setdefault("XSTILTS_CACHE_DIR", EXP.cache_dir)
+
+
+def _alternatives(names):
+    import re
+
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
+
+
+wildcard_constraints:
+    model=_alternatives(EXP.models),
+    pipeline=_alternatives(EXP.pipelines),
+    train_task=_alternatives(EXP.trained_targets),
+    seed=r"\d+",
+    seedtag=r"base|seed\d+",
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/intermediate.smk"
+include: "workflow/rules/target.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        PLAN.all_metrics(),
+        REPORT_OUTPUTS,
+    default_target: True

@@ -1,0 +1,332 @@
+"""Experiment configs: validation, defaults, and the resolved grid the workflow builds.
+
+``Experiment(config)`` is what the Snakefile holds.  It answers every question a rule asks (which
+pipelines run for a model, which hyperparameters a job uses, where a checkpoint lives) so that the
+rules stay declarative and the same answers are testable without Snakemake.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+from .tasks import Task, build_registry
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+
+# Training hyperparameters every phase starts from (the paper's recipe where it has one; the
+# paper grid in config.yaml restates them explicitly).
+HPARAM_DEFAULTS = {
+    "lr": 1e-5,
+    "weight_decay": 0.01,
+    "warmup_ratio": 0.1,
+    "epochs": 2,
+    "max_steps": None,
+    "batch_size": 32,
+    "grad_accum": 1,
+    "max_grad_norm": 1.0,
+    "max_length": 256,
+    "doc_stride": 128,
+    "max_answer_length": 30,
+    "max_train_examples": None,
+    "eval_every": 1000,
+    "eval_examples": 500,
+    "patience": None,
+    "freeze_embeddings": False,
+    "regime": "english",
+    "precision": "auto",
+    "checkpoint_dtype": "float32",
+    "gradient_checkpointing": False,
+    "save_every": None,
+    "dropout": 0.1,
+}
+# Keys that describe how a task's text is featurised: in a multitask run these stay per task.
+FEATURE_KEYS = ("max_length", "doc_stride", "max_answer_length", "max_train_examples")
+EVAL_DEFAULTS = {"batch_size": 64, "max_examples": None, "max_length": 512}
+FIGURE_DEFAULTS = {"width": 6.0, "height": None, "dpi": 200, "cmap": "RdBu", "font_scale": 0.9}
+TABLE_DEFAULTS = {"digits": 1, "scale": 100.0}
+MODEL_DEFAULTS = {"pooling": "cls", "dtype": "float32", "revision": "main", "retrieval_layer": None}
+
+
+def slug(model_id: str) -> str:
+    """A Hub id as one path component: ``FacebookAI/xlm-roberta-large`` -> ``FacebookAI--xlm-roberta-large``."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", model_id.replace("/", "--"))
+
+
+def load_yaml(path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file '{path}' does not exist.") from None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _key_path(parts) -> str:
+    return ".".join(str(p) for p in parts) or "<top level>"
+
+
+def validate_schema(config: dict) -> None:
+    """Raise ConfigError with one sentence for the first schema violation."""
+    import jsonschema
+
+    schema = load_yaml(SCHEMA_PATH)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if not errors:
+        return
+    err = errors[0]
+    where = list(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        hint = f"; expected one of {allowed}" if allowed else ""
+        raise ConfigError(f"config key '{_key_path(where + [extra[0]])}' is not a known setting{hint}.")
+    if err.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", err.message)
+        raise ConfigError(f"config key '{_key_path(where + missing[:1])}' is required but missing.")
+    if err.validator == "type":
+        raise ConfigError(
+            f"config key '{_key_path(where)}' has value {err.instance!r}; expected type {err.validator_value}."
+        )
+    if err.validator == "enum":
+        raise ConfigError(f"config key '{_key_path(where)}' is {err.instance!r}; expected one of {err.validator_value}.")
+    raise ConfigError(f"config key '{_key_path(where)}': {err.message}.")
+
+
+# --------------------------------------------------------------------------- resolved objects
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    source: str
+    id: str | None = None
+    revision: str = "main"
+    path: str | None = None
+    like: str | None = None
+    pretrain: dict | None = None
+    retrieval_layer: int | None = None
+    pooling: str = "cls"
+    dtype: str = "float32"
+    pipelines: tuple[str, ...] | None = None
+    encoder_module: str | None = None
+    params_millions: float | None = None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    kind: str
+    tasks: tuple[str, ...] = ()  # single: one task; multitask: several
+    caps: tuple[tuple[str, int], ...] = ()
+    stages: tuple[str, ...] = ()  # sequence: pipeline names
+    train: tuple[tuple[str, object], ...] = ()  # multitask: the run's hyperparameters
+
+    @property
+    def trains(self) -> bool:
+        return self.kind != "none"
+
+    def parent(self) -> str | None:
+        """The pipeline whose encoder this one starts from (None: the base model)."""
+        if self.kind != "sequence":
+            return None
+        return "+".join(self.stages[:-1]) if len(self.stages) > 2 else self.stages[0]
+
+
+class Experiment:
+    """A validated experiment config with defaults applied."""
+
+    def __init__(self, config: dict):
+        config = json.loads(json.dumps(config))  # plain types, private copy
+        validate_schema(config)
+        self.raw = config
+        self.name = config["experiment"]
+        self.results_dir = config.get("results_dir", "results")
+        self.out = f"{self.results_dir}/{self.name}"
+        data = config.get("data", {})
+        self.resources_dir = data.get("resources_dir", "resources")
+        self.cache_dir = data.get("cache_dir", f"{self.results_dir}/.cache")
+        self.on_bad_row = data.get("on_bad_row", "error")
+        self.synthetic = dict(data.get("synthetic", {}))
+        self.seeds = list(config["seeds"])
+        self.tasks = build_registry(config.get("tasks"))
+        self.models = self._models(config["models"])
+        self.pipelines = self._pipelines(config.get("pipelines", {}))
+        self.targets = self._targets(config["targets"])
+        self.train_cfg = config.get("train", {})
+        self.eval_cfg = config.get("evaluate", {})
+        report = config.get("report", {})
+        self.figure = {**FIGURE_DEFAULTS, **report.get("figure", {})}
+        self.table = {**TABLE_DEFAULTS, **report.get("table", {})}
+        self.resources = config.get("resources", {})
+        self._check_train_overrides()
+
+    # ------------------------------------------------------------------ construction
+
+    def task(self, name: str, where: str = "") -> Task:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise ConfigError(
+                f"{where or 'config'} names unknown task '{name}'; known tasks: {sorted(self.tasks)}."
+            ) from None
+
+    def _models(self, spec: dict) -> dict[str, Model]:
+        models = {}
+        for name, m in spec.items():
+            m = {**MODEL_DEFAULTS, **m}
+            src = m["source"]
+            need = {"hub": "id", "local": "path", "random": "like", "pretrain": "pretrain"}[src]
+            if not m.get(need):
+                raise ConfigError(f"config key 'models.{name}.{need}' is required for a model of source '{src}'.")
+            if m.get("pipelines") is not None:
+                m["pipelines"] = tuple(m["pipelines"])
+            models[name] = Model(name=name, **m)
+        for m in models.values():
+            if m.source == "random" and m.like not in models:
+                raise ConfigError(f"config key 'models.{m.name}.like' names unknown model '{m.like}'.")
+        return models
+
+    def _pipelines(self, spec: dict) -> dict[str, Pipeline]:
+        out: dict[str, Pipeline] = {"none": Pipeline("none", "none")}
+        for name, p in spec.items():
+            where = f"pipelines.{name}"
+            kind = p["kind"]
+            if kind == "none":
+                out[name] = Pipeline(name, "none")
+            elif kind == "single":
+                task = p.get("task", name)
+                self._intermediate_task(task, where)
+                out[name] = Pipeline(name, "single", tasks=(task,), train=_items(p.get("train")))
+            elif kind == "multitask":
+                if not p.get("tasks"):
+                    raise ConfigError(f"config key '{where}.tasks' is required for a multitask pipeline.")
+                for t in p["tasks"]:
+                    self._intermediate_task(t, where)
+                caps = p.get("caps", {})
+                for t in caps:
+                    if t not in p["tasks"]:
+                        raise ConfigError(f"config key '{where}.caps.{t}' caps a task the pipeline does not mix.")
+                out[name] = Pipeline(name, "multitask", tasks=tuple(p["tasks"]), caps=_items(caps), train=_items(p.get("train")))
+            elif kind == "sequence":
+                if not p.get("stages") or len(p["stages"]) < 2:
+                    raise ConfigError(f"config key '{where}.stages' needs at least two pipelines.")
+                out[name] = Pipeline(name, "sequence", stages=tuple(p["stages"]))
+        # sequence stages name other pipelines; their prefixes become implicit pipelines
+        for p in list(out.values()):
+            if p.kind != "sequence":
+                continue
+            for s in p.stages:
+                if s not in out or out[s].kind in ("none", "sequence"):
+                    raise ConfigError(
+                        f"config key 'pipelines.{p.name}.stages' names '{s}', which is not a single or multitask pipeline."
+                    )
+            for k in range(2, len(p.stages)):
+                prefix = "+".join(p.stages[:k])
+                out.setdefault(prefix, Pipeline(prefix, "sequence", stages=p.stages[:k]))
+        for m in self.models.values():
+            for name in m.pipelines or ():
+                if name not in out:
+                    raise ConfigError(f"config key 'models.{m.name}.pipelines' names unknown pipeline '{name}'.")
+        return out
+
+    def _intermediate_task(self, name: str, where: str) -> Task:
+        task = self.task(name, f"config key '{where}'")
+        if not task.trained:
+            raise ConfigError(f"config key '{where}' names retrieval task '{name}', which has no training data.")
+        return task
+
+    def _targets(self, names: list[str]) -> list[Task]:
+        targets = [self.task(n, "config key 'targets'") for n in names]
+        for t in targets:
+            if t.trained:
+                self.task(t.trainer, f"task '{t.name}' (train_task)")
+        return targets
+
+    def _check_train_overrides(self) -> None:
+        for phase in ("intermediate", "target"):
+            for name in self.train_cfg.get(phase, {}).get("tasks", {}):
+                self.task(name, f"config key 'train.{phase}.tasks'")
+        for name in self.eval_cfg.get("tasks", {}):
+            self.task(name, "config key 'evaluate.tasks'")
+
+    # ------------------------------------------------------------------ the grid
+
+    def model_pipelines(self, model: str) -> list[str]:
+        """The rows of the matrix for one model (every configured pipeline unless restricted)."""
+        restricted = self.models[model].pipelines
+        names = [n for n in self.pipelines if "+" not in n or n in self.raw.get("pipelines", {})]
+        return [n for n in names if restricted is None or n in restricted]
+
+    def needed_pipelines(self, model: str) -> list[str]:
+        """Rows plus the sequence prefixes they start from."""
+        need: list[str] = []
+
+        def add(name):
+            p = self.pipelines[name]
+            parent = p.parent()
+            if parent:
+                add(parent)
+            if name not in need:
+                need.append(name)
+
+        for name in self.model_pipelines(model):
+            add(name)
+        return need
+
+    @property
+    def trained_targets(self) -> dict[str, list[Task]]:
+        """train task -> the benchmarks scored from a model trained on it."""
+        out: dict[str, list[Task]] = {}
+        for t in self.targets:
+            if t.trained:
+                out.setdefault(t.trainer, []).append(t)
+        return out
+
+    @property
+    def retrieval_targets(self) -> list[Task]:
+        return [t for t in self.targets if not t.trained]
+
+    def seeds_for(self, pipeline: str) -> list[int]:
+        return self.seeds
+
+    # ------------------------------------------------------------------ hyperparameters
+
+    def hparams(self, phase: str, task: str, pipeline: str | None = None) -> dict:
+        """The exact hyperparameters a training job uses (what its rule's params hold)."""
+        cfg = self.train_cfg.get(phase, {})
+        per_task = cfg.get("tasks", {}).get(task, {})
+        hp = {**HPARAM_DEFAULTS, **cfg.get("defaults", {})}
+        if pipeline is not None and self.pipelines[pipeline].kind == "multitask":
+            hp.update(dict(self.pipelines[pipeline].train))
+            hp.update({k: v for k, v in per_task.items() if k in FEATURE_KEYS})
+        else:
+            hp.update(per_task)
+            if pipeline is not None:
+                hp.update(dict(self.pipelines[pipeline].train))
+        if phase == "intermediate":
+            hp["regime"] = "english"
+        return hp
+
+    def eval_params(self, task: str) -> dict:
+        return {**EVAL_DEFAULTS, **self.eval_cfg.get("defaults", {}), **self.eval_cfg.get("tasks", {}).get(task, {})}
+
+    def retrieval_layer(self, model: str) -> int | None:
+        return self.models[model].retrieval_layer
+
+
+def _items(d: dict | None) -> tuple:
+    return tuple(sorted((d or {}).items()))
+
+
+def canonical_json(obj) -> str:
+    """Stable text for params: Snakemake compares params by repr, so key order must not matter."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=list)

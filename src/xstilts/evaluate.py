@@ -1,0 +1,172 @@
+"""Prediction and scoring for every task format (used for model selection and the evaluation jobs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import metrics as M
+from .features import collate, length_grouped_batches
+from .tasks import Task
+
+
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def _forward_all(model, task: Task, feats: list[dict], batch_size: int, pad_id: int, autocast=None):
+    """Run the model over all features (longest first, padded per batch); outputs in feature order."""
+    model.eval()
+    device = _device_of(model)
+    batches = length_grouped_batches([len(f["input_ids"]) for f in feats], batch_size, shuffle=False)
+    outputs: list = [None] * len(feats)
+    for idx in batches:
+        batch = collate([feats[i] for i in idx], task.format, pad_id)
+        batch = {k: v.to(device) for k, v in batch.items() if k not in ("labels", "start_positions", "end_positions")}
+        ctx = autocast() if autocast else torch.autocast(device.type, enabled=False)
+        with ctx:
+            _, out = model(task.name, batch)
+        if task.format == "span_qa":
+            start, end = (o.float().cpu().numpy() for o in out)
+            for j, i in enumerate(idx):
+                n = len(feats[i]["input_ids"])
+                outputs[i] = (start[j, :n], end[j, :n])
+        else:
+            out = out.float().cpu().numpy()
+            for j, i in enumerate(idx):
+                outputs[i] = out[j, : len(feats[i]["input_ids"])] if task.format == "tagging" else out[j]
+    return outputs
+
+
+def _best_span(start, end, offsets, max_answer_length: int, n_best: int = 20):
+    """Highest start+end score over valid context spans of one window: (score, char_start, char_end)."""
+    ctx = [p for p, o in enumerate(offsets) if o is not None]
+    if not ctx:
+        return None
+    lo, hi = ctx[0], ctx[-1]
+    s_top = np.argsort(start[lo : hi + 1])[::-1][:n_best] + lo
+    e_top = np.argsort(end[lo : hi + 1])[::-1][:n_best] + lo
+    best = None
+    for s in s_top:
+        for e in e_top:
+            if e < s or e - s + 1 > max_answer_length or offsets[s] is None or offsets[e] is None:
+                continue
+            score = float(start[s] + end[e])
+            if best is None or score > best[0]:
+                best = (score, offsets[s][0], offsets[e][1])
+    return best
+
+
+def predict(model, task: Task, rows: list[dict], feats: list[dict], *, batch_size: int, pad_id: int,
+            max_answer_length: int = 30, autocast=None) -> list:  # fmt: skip
+    """One prediction per row, in the row's own terms (a label, an index, tags, an answer text)."""
+    outputs = _forward_all(model, task, feats, batch_size, pad_id, autocast)
+    if task.format == "classification":
+        return [task.labels[int(np.argmax(o))] for o in outputs]
+    if task.format == "multiple_choice":
+        return [int(np.argmax(o)) for o in outputs]
+    if task.format == "tagging":
+        fallback = "O" if "O" in task.labels else task.labels[0]
+        preds = []
+        for f, logits in zip(feats, outputs):
+            preds.append([task.labels[int(np.argmax(logits[p]))] if p >= 0 else fallback for p in f["word_positions"]])
+        return preds
+    if task.format == "span_qa":
+        best: dict[int, tuple] = {}
+        null: dict[int, float] = {}
+        for f, (start, end) in zip(feats, outputs):
+            i = f["row"]
+            cand = _best_span(start, end, f["offsets"], max_answer_length)
+            null[i] = min(null.get(i, np.inf), float(start[0] + end[0]))
+            if cand and (i not in best or cand[0] > best[i][0]):
+                best[i] = cand
+        preds = []
+        for i, r in enumerate(rows):
+            if i not in best or (task.metric == "squad_v2" and null[i] > best[i][0]):
+                preds.append("")
+            else:
+                preds.append(r["context"][best[i][1] : best[i][2]])
+        return preds
+    raise ValueError(f"task '{task.name}': format {task.format!r} is scored by retrieval, not predict()")
+
+
+def score(task: Task, rows: list[dict], preds: list, lang: str) -> tuple[dict, list[dict]]:
+    """Metrics of one language (fractions in [0, 1]) and per-example records for the bootstrap."""
+    ids = [r["id"] for r in rows]
+    if task.format == "classification":
+        gold = [r["label"] for r in rows]
+        per = [float(p == g) for p, g in zip(preds, gold)]
+        return {"accuracy": M.accuracy(preds, gold)}, _records(ids, preds, gold, {"correct": per})
+    if task.format == "multiple_choice":
+        gold = [r["label"] for r in rows]
+        per = [float(p == g) for p, g in zip(preds, gold)]
+        return {"accuracy": M.accuracy(preds, gold)}, _records(ids, preds, gold, {"correct": per})
+    if task.format == "tagging":
+        gold = [r["tags"] for r in rows]
+        span = M.span_f1(preds, gold)
+        result = {"f1": span["f1"], "precision": span["precision"], "recall": span["recall"],
+                  "token_accuracy": M.token_accuracy(preds, gold)}  # fmt: skip
+        per = [sum(a == b for a, b in zip(p, g)) / len(g) for p, g in zip(preds, gold)]
+        return result, _records(ids, preds, gold, {"token_accuracy": per})
+    if task.format == "span_qa":
+        gold = [list(r["answers"]["text"]) for r in rows]
+        pred_map, gold_map = dict(zip(ids, preds)), dict(zip(ids, gold))
+        if task.metric == "mlqa":
+            s = M.mlqa_scores(pred_map, gold_map, lang)
+            em = [M.mlqa_exact_match(p, g, lang) for p, g in zip(preds, gold)]
+            f1 = [M.mlqa_f1(p, g, lang) for p, g in zip(preds, gold)]
+        elif task.metric == "squad_v2":
+            s = M.squad_v2_scores(pred_map, gold_map)
+            em = [float((p == "") if not g else M.squad_exact_match(p, g)) for p, g in zip(preds, gold)]
+            f1 = [float((p == "") if not g else M.squad_f1(p, g)) for p, g in zip(preds, gold)]
+        else:
+            s = M.squad_scores(pred_map, gold_map)
+            em = [M.squad_exact_match(p, g) for p, g in zip(preds, gold)]
+            f1 = [M.squad_f1(p, g) for p, g in zip(preds, gold)]
+        result = {"exact_match": s["exact_match"] / 100.0, "f1": s["f1"] / 100.0}
+        return result, _records(ids, preds, gold, {"exact_match": em, "f1": f1})
+    raise ValueError(f"task '{task.name}': no scorer for format {task.format!r}")
+
+
+def _records(ids, preds, gold, per_example: dict) -> list[dict]:
+    out = []
+    for k, (i, p, g) in enumerate(zip(ids, preds, gold)):
+        rec = {"id": i, "prediction": p, "gold": g}
+        rec.update({name: float(vals[k]) for name, vals in per_example.items()})
+        out.append(rec)
+    return out
+
+
+# ----------------------------------------------------------------------------- retrieval
+
+
+@torch.no_grad()
+def embed(encoder, feats: list[dict], *, layer: int | None, batch_size: int, pad_id: int) -> np.ndarray:
+    """Mean-pooled hidden states of ``layer`` (None: the last), L2-normalised, in feature order."""
+    from .models import pool
+
+    encoder.eval()
+    device = _device_of(encoder)
+    batches = length_grouped_batches([len(f["input_ids"]) for f in feats], batch_size, shuffle=False)
+    out = None
+    for idx in batches:
+        batch = collate([feats[i] for i in idx], "retrieval", pad_id)
+        ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+        states = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=layer is not None)
+        hidden = states.hidden_states[layer] if layer is not None else states.last_hidden_state
+        vec = pool(hidden.float(), mask, "mean")
+        vec = torch.nn.functional.normalize(vec, dim=-1).cpu().numpy()
+        if out is None:
+            out = np.zeros((len(feats), vec.shape[1]), dtype=np.float32)
+        out[idx] = vec
+    return out
+
+
+def score_retrieval(task: Task, rows: list[dict], src: np.ndarray, tgt: np.ndarray) -> tuple[dict, list[dict]]:
+    if task.metric != "retrieval_accuracy":
+        raise ValueError(f"task '{task.name}': metric {task.metric!r} needs its own mining data (see bucc)")
+    nn_idx = M.nearest_neighbours(src, tgt)
+    correct = (nn_idx == np.arange(len(rows))).astype(float)
+    recs = [{"id": r["id"], "prediction": int(j), "gold": i, "correct": float(c)} for i, (r, j, c) in enumerate(zip(rows, nn_idx, correct))]
+    return {"accuracy": float(correct.mean())}, recs

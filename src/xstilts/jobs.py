@@ -1,0 +1,341 @@
+"""The jobs the workflow runs, one function each, and the command line the rules call.
+
+Each rule passes its params as one JSON document (``--params``) holding exactly the settings the
+job uses, plus the paths of its inputs and outputs.  Run ``python -m xstilts.jobs --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from .data import data_file, read_rows
+from .errors import XstiltsError
+from .tasks import Task
+from .utils import atomic_path, code_version, package_versions, read_json, setup_logging, write_json
+
+log = logging.getLogger("xstilts.jobs")
+# where tokenised data are cached: set by the Snakefile (data.cache_dir), not a param, so moving the
+# cache never reruns a job
+CACHE_DIR = os.environ.get("XSTILTS_CACHE_DIR")
+
+
+def task_to_dict(task: Task) -> dict:
+    d = dataclasses.asdict(task)
+    for key in ("hub", "description", "category", "source", "root"):
+        d.pop(key, None)
+    return d
+
+
+def task_from_dict(d: dict) -> Task:
+    d = dict(d)
+    for key in ("languages", "labels"):
+        if d.get(key) is not None:
+            d[key] = tuple(d[key])
+    return Task(**d)
+
+
+def _threads(n: int | None) -> None:
+    import torch
+
+    if n:
+        torch.set_num_threads(n)
+
+
+def provenance() -> dict:
+    return {"code_version": code_version(), "versions": package_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_split(task: Task, root: str, split: str, lang: str, *, limit=None, on_bad_row="error", stats=None):
+    return read_rows(data_file(root, task.name, split, lang), task, limit=limit, on_bad_row=on_bad_row, stats=stats)
+
+
+def synthesize(params: dict, out: str) -> None:
+    from .synthetic import generate_world
+
+    generate_world(os.path.dirname(out), **params)
+
+
+def fetch_data(params: dict, out: str) -> None:
+    """Write a Hub dataset (pinned revision) or a task's release files as the project's JSONL."""
+    task = task_from_dict(params["task"])
+    out_root = os.path.dirname(os.path.dirname(out))
+    if params["source"] == "hub":
+        from .hub import prepare_hub_task
+
+        prepare_hub_task(task.name, out_root, revision=params["hub"].get("revision"), languages=params["languages"],
+                         on_bad_row=params["on_bad_row"])  # fmt: skip
+    else:
+        from .release_files import prepare_release_task
+
+        prepare_release_task(task.name, params["root"], out_root, languages=params["languages"], on_bad_row=params["on_bad_row"])
+    if not os.path.exists(out):
+        raise XstiltsError(f"preparing task '{task.name}' wrote no manifest at '{out}'.")
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def pretrain(params: dict, corpus_dir: str, out: str, threads: int | None = None) -> None:
+    """Masked-LM pretraining of a small BERT (and its tokenizer) on the synthetic corpus."""
+    from .pretrain import pretrain_mlm
+
+    out_dir = os.path.dirname(out)
+    files = sorted(str(p) for p in Path(corpus_dir).glob("*.txt"))
+    stats = pretrain_mlm(files, out_dir, **params, threads=threads or 1, log=log.info)
+    write_json(out, {"kind": "pretrained", "pretrain": params, "stats": stats, **provenance()})
+
+
+def random_init(params: dict, like: str, out: str) -> None:
+    from .pretrain import random_init_like
+
+    random_init_like(os.path.dirname(like), os.path.dirname(out), seed=params["seed"])
+    write_json(out, {"kind": "random_init", "like": os.path.dirname(like), **params, **provenance()})
+
+
+def fetch_model(params: dict, out: str) -> None:
+    """Download a Hub model at a pinned revision into a declared directory (run on a login node)."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    repo, revision = params["id"], params["revision"]
+    try:
+        sha = HfApi().model_info(repo, revision=revision).sha
+        snapshot_download(
+            repo, revision=sha, local_dir=os.path.dirname(out),
+            allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken"],
+        )  # fmt: skip
+    except Exception as e:  # noqa: BLE001 - every failure here means the same thing to the user
+        raise XstiltsError(
+            f"model '{repo}' at revision '{revision}' could not be downloaded ({type(e).__name__}): run this rule "
+            f"where the Hugging Face Hub is reachable, or give the model as a local directory (source: local)."
+        ) from None
+    write_json(out, {"kind": "hub", "id": repo, "revision": revision, "commit": sha, **provenance()})
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def _task_data(task: Task, spec: dict, hp: dict, tokenizer, cache_dir, on_bad_row, stats):
+    from .features import cached_encode
+    from .train import TaskData
+
+    root = spec["root"]
+    files = []
+    for lang in spec["train_languages"]:
+        path = data_file(root, task.name, "train", lang)
+        if lang != "en" and not os.path.exists(path):
+            log.info("%s: no %s training data (%s); skipped", task.name, lang, path)
+            continue
+        files.append((path, read_rows(path, task, limit=spec.get("cap"), on_bad_row=on_bad_row, stats=stats)))
+    if task.format == "tagging" and task.labels is None:  # open tag set (CCG supertags): from the training data
+        task = dataclasses.replace(task, labels=tuple(sorted({t for _, rows in files for r in rows for t in r["tags"]})))
+        log.info("%s: %d tags taken from the training data", task.name, len(task.labels))
+    feats = []
+    for path, rows in files:
+        feats += cached_encode(path, rows, task, tokenizer, cache_dir=cache_dir, max_length=hp["max_length"], doc_stride=hp["doc_stride"])
+    val_rows, val_feats = [], []
+    val_path = data_file(root, task.name, "validation", "en")
+    if os.path.exists(val_path):
+        val_rows = read_rows(val_path, task, limit=hp["eval_examples"], on_bad_row=on_bad_row, stats=stats)
+        val_feats = cached_encode(val_path, val_rows, task, tokenizer, cache_dir=cache_dir, max_length=hp["max_length"], doc_stride=hp["doc_stride"])
+    else:
+        log.warning("%s: no English validation file %s: the last step's weights are kept", task.name, val_path)
+    return TaskData(task, feats, val_rows, val_feats)
+
+
+def train(params: dict, init: str, out: str, threads: int | None = None) -> None:
+    """Train one intermediate or target model from the encoder in ``dirname(init)``."""
+    from transformers import AutoTokenizer
+
+    from .models import TaskModel, load_encoder, save_checkpoint
+    from .train import train as train_loop
+
+    _threads(threads)
+    init_dir = os.path.dirname(init)
+    hp = params["hparams"]
+    tasks = [task_from_dict(t) for t in params["tasks"]]
+    tokenizer = AutoTokenizer.from_pretrained(init_dir)
+    encoder = load_encoder(init_dir, dtype=params["model"]["dtype"],
+                           encoder_module=params["model"].get("encoder_module") if params["from_base"] else None)  # fmt: skip
+    stats: dict = {}
+    data = []
+    for t in tasks:
+        task_hp = {**hp, **params["task_hparams"].get(t.name, {})}
+        data.append(_task_data(t, params["data"][t.name], task_hp, tokenizer, CACHE_DIR, params["on_bad_row"], stats))
+    tasks = [d.task for d in data]
+    model = TaskModel(encoder, tasks, pooling=params["model"]["pooling"], dropout=hp["dropout"] or 0.0)
+    result = train_loop(model, data, hp, seed=params["seed"], pad_id=tokenizer.pad_token_id)
+    meta = {
+        "kind": params["phase"],
+        "tasks": {t.name: task_to_dict(t) for t in tasks},
+        "pooling": params["model"]["pooling"],
+        "init": init_dir,
+        "params": params,
+        "data_files": stats,
+        "result": result,
+        **provenance(),
+    }
+    save_checkpoint(os.path.dirname(out), model, tokenizer, meta, dtype=hp["checkpoint_dtype"])
+    log.info("saved %s (best validation %.4f at step %d)", os.path.dirname(out), result["best_validation"], result["best_step"])
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def _write_predictions(path: str, records: list[dict]) -> None:
+    with atomic_path(path) as tmp, gzip.open(tmp, "wt", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def _mean(values):
+    return sum(values) / len(values) if values else float("nan")
+
+
+def evaluate(params: dict, checkpoint: str, out: str, predictions: str, threads: int | None = None) -> None:
+    """Score one trained target model on every benchmark and language scored from it."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from .evaluate import predict, score
+    from .features import cached_encode
+    from .models import load_task_model, read_meta
+
+    _threads(threads)
+    ckpt = os.path.dirname(checkpoint)
+    meta = read_meta(ckpt)
+    train_task = task_from_dict(meta["tasks"][params["train_task"]])
+    model = load_task_model(ckpt, {train_task.name: train_task})
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    tokenizer = AutoTokenizer.from_pretrained(ckpt)
+    thp = meta["params"]["hparams"] | meta["params"]["task_hparams"].get(train_task.name, {})
+    records, benchmarks = [], {}
+    for bench in params["benchmarks"]:
+        task = task_from_dict(bench["task"])
+        head_task = dataclasses.replace(task, name=train_task.name)
+        per_lang = {}
+        for lang in bench["languages"]:
+            path = data_file(bench["root"], task.name, bench["split"], lang)
+            rows = read_rows(path, task, limit=bench["max_examples"], on_bad_row=params["on_bad_row"])
+            feats = cached_encode(path, rows, task, tokenizer, cache_dir=CACHE_DIR,
+                                  max_length=thp["max_length"], doc_stride=thp["doc_stride"])  # fmt: skip
+            preds = predict(model, head_task, rows, feats, batch_size=params["batch_size"], pad_id=tokenizer.pad_token_id,
+                            max_answer_length=thp["max_answer_length"])  # fmt: skip
+            result, recs = score(task, rows, preds, lang)
+            per_lang[lang] = {**result, "n": len(rows)}
+            records += [{"benchmark": task.name, "lang": lang, **r} for r in recs]
+            log.info("%s %s: %s", task.name, lang, {k: round(v, 4) for k, v in result.items()})
+        metric_names = [k for k in next(iter(per_lang.values())) if k != "n"]
+        benchmarks[task.name] = {
+            "split": bench["split"],
+            "metric": task.metric,
+            "main_metric": task.main_metric,
+            "languages": per_lang,
+            "mean": {m: _mean([v[m] for v in per_lang.values()]) for m in metric_names},
+        }
+    _write_predictions(predictions, records)
+    write_json(out, {
+        **params["identity"],
+        "checkpoint": ckpt,
+        "benchmarks": benchmarks,
+        "english_validation": {"score": meta["result"]["best_validation"], "step": meta["result"]["best_step"],
+                               "tasks": meta["result"]["best_validation_tasks"]},
+        "training": {"hparams": thp, "result": {k: v for k, v in meta["result"].items() if k != "history"},
+                     "code_version": meta.get("code_version")},
+        "settings": params,
+        **provenance(),
+    })  # fmt: skip
+
+
+def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: int | None = None) -> None:
+    """Score retrieval benchmarks straight from an encoder (base or intermediate): no training."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from .evaluate import embed, score_retrieval
+    from .features import cached_encode
+    from .models import load_encoder
+
+    _threads(threads)
+    enc_dir = os.path.dirname(encoder)
+    tokenizer = AutoTokenizer.from_pretrained(enc_dir)
+    model = load_encoder(enc_dir, dtype=params["dtype"], encoder_module=params.get("encoder_module") if params["from_base"] else None)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    records, benchmarks = [], {}
+    for bench in params["benchmarks"]:
+        task = task_from_dict(bench["task"])
+        per_lang = {}
+        for lang in bench["languages"]:
+            path = data_file(bench["root"], task.name, bench["split"], lang)
+            rows = read_rows(path, task, limit=bench["max_examples"], on_bad_row=params["on_bad_row"])
+            feats = cached_encode(path, rows, task, tokenizer, cache_dir=CACHE_DIR, max_length=params["max_length"])
+            vecs = embed(model, feats, layer=params["layer"], batch_size=params["batch_size"], pad_id=tokenizer.pad_token_id)
+            src = vecs[[i for i, f in enumerate(feats) if f["side"] == "source"]]
+            tgt = vecs[[i for i, f in enumerate(feats) if f["side"] == "target"]]
+            result, recs = score_retrieval(task, rows, src, tgt)
+            per_lang[lang] = {**result, "n": len(rows)}
+            records += [{"benchmark": task.name, "lang": lang, **r} for r in recs]
+            log.info("%s %s: %s", task.name, lang, result)
+        benchmarks[task.name] = {
+            "split": bench["split"], "metric": task.metric, "main_metric": task.main_metric, "languages": per_lang,
+            "mean": {m: _mean([v[m] for v in per_lang.values()]) for m in ("accuracy",)},
+        }  # fmt: skip
+    _write_predictions(predictions, records)
+    write_json(out, {**params["identity"], "encoder": enc_dir, "benchmarks": benchmarks, "settings": params, **provenance()})
+
+
+# ----------------------------------------------------------------------------- command line
+
+COMMANDS = {
+    "synthesize": (synthesize, ["out"]),
+    "fetch-data": (fetch_data, ["out"]),
+    "pretrain": (pretrain, ["corpus_dir", "out"]),
+    "random-init": (random_init, ["like", "out"]),
+    "fetch-model": (fetch_model, ["out"]),
+    "train": (train, ["init", "out"]),
+    "evaluate": (evaluate, ["checkpoint", "out", "predictions"]),
+    "retrieval": (retrieval, ["encoder", "out", "predictions"]),
+}
+_THREADED = {"pretrain", "train", "evaluate", "retrieval"}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xstilts.jobs", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (fn, paths) in COMMANDS.items():
+        p = sub.add_parser(name, help=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else None)
+        p.add_argument("--params", required=True, help="the job's settings as JSON")
+        for path in paths:
+            p.add_argument(f"--{path.replace('_', '-')}", dest=path, required=True)
+        p.add_argument("--log", help="also write the log to this file")
+        if name in _THREADED:
+            p.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    setup_logging(args.log)
+    fn, paths = COMMANDS[args.command]
+    kwargs = {p: getattr(args, p) for p in paths}
+    if args.command in _THREADED:
+        kwargs["threads"] = args.threads
+    try:
+        fn(json.loads(args.params), **kwargs)
+    except XstiltsError as e:
+        log.error("%s", e)
+        print(f"xstilts: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

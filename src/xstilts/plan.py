@@ -1,0 +1,237 @@
+"""The workflow's plan: every declared file, and the exact params of every job.
+
+The Snakefile's rules ask a ``Plan`` for their inputs, outputs and params, so that what a job does
+is decided (and tested) here, not in the rules.  Params hold exactly the settings a job uses, as
+canonical JSON: Snakemake reruns a job when its params text changes and only then.
+"""
+
+from __future__ import annotations
+
+from .config import FEATURE_KEYS, Experiment, canonical_json
+from .jobs import task_to_dict
+from .tasks import Task
+
+
+class Plan:
+    def __init__(self, exp: Experiment):
+        self.exp = exp
+        self.out = exp.out
+
+    # ------------------------------------------------------------------ paths
+
+    def base_encoder(self, model: str) -> str:
+        """A file inside the base encoder's directory (the rules' handle on it)."""
+        m = self.exp.models[model]
+        if m.source == "local":
+            return f"{m.path.rstrip('/')}/config.json"
+        if m.source == "hub":
+            return f"{self.exp.resources_dir}/models/{slug_of(m)}/checkpoint.json"
+        return f"{self.out}/models/{model}/base/checkpoint.json"
+
+    def intermediate(self, model, pipeline, seed) -> str:
+        if self.exp.pipelines[pipeline].kind == "none":
+            return self.base_encoder(model)
+        return f"{self.out}/models/{model}/{pipeline}/seed{seed}/checkpoint.json"
+
+    def target(self, model, pipeline, train_task, seed) -> str:
+        return f"{self.out}/models/{model}/{pipeline}/{train_task}/seed{seed}/checkpoint.json"
+
+    def metrics(self, model, pipeline, train_task, seed) -> str:
+        return f"{self.out}/metrics/{model}/{pipeline}/{train_task}/seed{seed}.json"
+
+    def retrieval_tag(self, pipeline, seed) -> str:
+        """The ``none`` row of a retrieval task does not depend on the seed: computed once."""
+        return "base" if self.exp.pipelines[pipeline].kind == "none" else f"seed{seed}"
+
+    def retrieval_metrics(self, model, pipeline, seed) -> str:
+        return f"{self.out}/metrics/{model}/{pipeline}/retrieval/{self.retrieval_tag(pipeline, seed)}.json"
+
+    def synthetic_world(self) -> str:
+        return f"{self.out}/data/synthetic/world.json"
+
+    def data_root(self, task: Task) -> str:
+        if task.source == "local":
+            return task.root.rstrip("/")
+        if task.source == "synthetic":
+            return f"{self.out}/data/synthetic"
+        return f"{self.exp.resources_dir}/data"
+
+    def data_inputs(self, task: Task, split: str, languages) -> list[str]:
+        """Declared input files for reading ``split`` of a task in ``languages``."""
+        if task.source == "local":
+            return [f"{self.data_root(task)}/{task.name}/{split}/{lang}.jsonl" for lang in languages]
+        if task.source == "synthetic":
+            return [self.synthetic_world()]
+        return [f"{self.exp.resources_dir}/data/{task.name}/manifest.json"]
+
+    # ------------------------------------------------------------------ the grid
+
+    def all_metrics(self) -> list[str]:
+        exp, files = self.exp, []
+        for model in exp.models:
+            for pipeline in exp.model_pipelines(model):
+                for seed in exp.seeds:
+                    for train_task in exp.trained_targets:
+                        files.append(self.metrics(model, pipeline, train_task, seed))
+                    if exp.retrieval_targets:
+                        files.append(self.retrieval_metrics(model, pipeline, seed))
+        return sorted(set(files))
+
+    # ------------------------------------------------------------------ params
+
+    def _model_params(self, model: str) -> dict:
+        m = self.exp.models[model]
+        return {"dtype": m.dtype, "pooling": m.pooling, "encoder_module": m.encoder_module}
+
+    def _train_spec(self, task: Task, languages, cap) -> dict:
+        return {"root": self.data_root(task), "train_languages": list(languages), "cap": cap}
+
+    def intermediate_stage(self, pipeline: str):
+        """The single/multitask pipeline whose tasks this intermediate job trains on."""
+        p = self.exp.pipelines[pipeline]
+        return self.exp.pipelines[p.stages[-1]] if p.kind == "sequence" else p
+
+    def intermediate_inputs(self, model, pipeline, seed) -> dict:
+        p = self.exp.pipelines[pipeline]
+        stage = self.intermediate_stage(pipeline)
+        parent = p.parent()
+        init = self.intermediate(model, parent, seed) if parent else self.base_encoder(model)
+        data = []
+        for name in stage.tasks:
+            t = self.exp.tasks[name]
+            data += self.data_inputs(t, "train", ["en"]) + self.data_inputs(t, "validation", ["en"])
+        return {"init": init, "data": sorted(set(data))}
+
+    def intermediate_params(self, model, pipeline, seed) -> str:
+        exp = self.exp
+        p = exp.pipelines[pipeline]
+        stage = self.intermediate_stage(pipeline)
+        tasks = [exp.tasks[n] for n in stage.tasks]
+        caps = dict(stage.caps)
+        if stage.kind == "multitask":
+            hp = exp.hparams("intermediate", tasks[0].name, stage.name)
+            task_hp = {t.name: {k: exp.hparams("intermediate", t.name, stage.name)[k] for k in FEATURE_KEYS} for t in tasks}
+        else:
+            hp = exp.hparams("intermediate", tasks[0].name, stage.name)
+            task_hp = {}
+        data = {}
+        for t in tasks:
+            cap = _min(caps.get(t.name), {**hp, **task_hp.get(t.name, {})}["max_train_examples"])
+            data[t.name] = self._train_spec(t, ["en"], cap)
+        return canonical_json({
+            "phase": "intermediate",
+            "pipeline": {"name": pipeline, "kind": p.kind, "stage": stage.name},
+            "tasks": [task_to_dict(t) for t in tasks],
+            "hparams": hp,
+            "task_hparams": task_hp,
+            "data": data,
+            "seed": seed,
+            "model": self._model_params(model),
+            "from_base": p.parent() is None,
+            "on_bad_row": exp.on_bad_row,
+        })  # fmt: skip
+
+    def target_train_languages(self, train_task: str) -> list[str]:
+        """English only in the zero-shot regime; with ``regime: multilingual`` also every language
+        of the benchmarks scored from this model (the job uses those that have training data)."""
+        hp = self.exp.hparams("target", train_task)
+        if hp["regime"] == "english":
+            return ["en"]
+        langs = {lang for b in self.exp.trained_targets[train_task] for lang in b.languages}
+        return ["en"] + sorted(langs - {"en"})
+
+    def target_inputs(self, model, pipeline, train_task, seed) -> dict:
+        t = self.exp.tasks[train_task]
+        data = self.data_inputs(t, "validation", ["en"])
+        langs = self.target_train_languages(train_task)
+        data += self.data_inputs(t, "train", ["en"]) if t.source == "local" else self.data_inputs(t, "train", langs)
+        return {"init": self.intermediate(model, pipeline, seed), "data": sorted(set(data))}
+
+    def target_params(self, model, pipeline, train_task, seed) -> str:
+        exp = self.exp
+        t = exp.tasks[train_task]
+        hp = exp.hparams("target", train_task)
+        return canonical_json({
+            "phase": "target",
+            "tasks": [task_to_dict(t)],
+            "hparams": hp,
+            "task_hparams": {},
+            "data": {t.name: self._train_spec(t, self.target_train_languages(train_task), hp["max_train_examples"])},
+            "seed": seed,
+            "model": self._model_params(model),
+            "from_base": exp.pipelines[pipeline].kind == "none",
+            "on_bad_row": exp.on_bad_row,
+        })  # fmt: skip
+
+    def _benchmarks(self, tasks: list[Task]) -> list[dict]:
+        out = []
+        for b in tasks:
+            ev = self.exp.eval_params(b.name)
+            out.append({
+                "task": task_to_dict(b), "root": self.data_root(b), "split": b.eval_split,
+                "languages": list(b.languages), "max_examples": ev["max_examples"],
+            })  # fmt: skip
+        return out
+
+    def evaluate_inputs(self, model, pipeline, train_task, seed) -> dict:
+        data = []
+        for b in self.exp.trained_targets[train_task]:
+            data += self.data_inputs(b, b.eval_split, b.languages)
+        return {"checkpoint": self.target(model, pipeline, train_task, seed), "data": sorted(set(data))}
+
+    def evaluate_params(self, model, pipeline, train_task, seed) -> str:
+        benchmarks = self.exp.trained_targets[train_task]
+        return canonical_json({
+            "identity": {"model": model, "pipeline": pipeline, "train_task": train_task, "seed": seed},
+            "train_task": train_task,
+            "benchmarks": self._benchmarks(benchmarks),
+            "batch_size": self.exp.eval_params(train_task)["batch_size"],
+            "on_bad_row": self.exp.on_bad_row,
+        })  # fmt: skip
+
+    def retrieval_inputs(self, model, pipeline, seed) -> dict:
+        data = []
+        for b in self.exp.retrieval_targets:
+            data += self.data_inputs(b, b.eval_split, b.languages)
+        return {"encoder": self.intermediate(model, pipeline, seed), "data": sorted(set(data))}
+
+    def retrieval_params(self, model, pipeline, seedtag: str) -> str:
+        exp = self.exp
+        m = exp.models[model]
+        ev = exp.eval_params(exp.retrieval_targets[0].name) if exp.retrieval_targets else exp.eval_params("")
+        return canonical_json({
+            "identity": {"model": model, "pipeline": pipeline, "seed": None if seedtag == "base" else int(seedtag[4:])},
+            "benchmarks": self._benchmarks(exp.retrieval_targets),
+            "layer": m.retrieval_layer,
+            "max_length": ev["max_length"],
+            "batch_size": ev["batch_size"],
+            "dtype": m.dtype,
+            "encoder_module": m.encoder_module,
+            "from_base": exp.pipelines[pipeline].kind == "none",
+            "on_bad_row": exp.on_bad_row,
+        })  # fmt: skip
+
+    def fetch_params(self, task_name: str) -> str:
+        """A Hub dataset at a pinned revision, or release files read from a local path."""
+        t = self.exp.tasks[task_name]
+        return canonical_json({
+            "task": task_to_dict(t), "source": t.source, "root": t.root, "hub": t.hub,
+            "languages": list(t.languages), "on_bad_row": self.exp.on_bad_row,
+        })  # fmt: skip
+
+    def pretrain_params(self, model: str) -> str:
+        return canonical_json(self.exp.models[model].pretrain)
+
+    def synthesize_params(self) -> str:
+        return canonical_json(self.exp.synthetic)
+
+
+def slug_of(model) -> str:
+    from .config import slug
+
+    return slug(model.id) + ("" if model.revision in (None, "main") else f"@{slug(model.revision)}")
+
+
+def _min(*values):
+    values = [v for v in values if v is not None]
+    return min(values) if values else None

@@ -1,0 +1,821 @@
+"""A deterministic synthetic multilingual world: the offline miniature of the X-STILTs experiment.
+
+``generate_world(out_root, seed=...)`` writes, with pure Python + numpy:
+
+- an English-like language ``en`` produced by a small probabilistic grammar over a lexicon with
+  parts of speech and semantic classes (animal / food / tool / place / person nouns, verbs with
+  selectional restrictions, adjectives, determiners, prepositions, pronouns, adverbs, auxiliaries,
+  question words, conjunctions), sentences of ~5-20 words;
+- four pseudo-languages ``xa xb xc xd``: every English lemma and function word is rewritten into a
+  pseudo-word from the language's own syllable inventory (different per language), inflection is
+  re-expressed with the language's own suffixes (plural, past, future; no do-support, no
+  agreement), and each language has its own word order (see ``LANGUAGES``).  What survives
+  unchanged across languages (the *anchors*) is realistic and small: punctuation, digits, personal
+  names and a few loanword nouns (pizza, radio, hotel, doctor, ...), which keep their stem but take
+  the language's own plural suffix;
+- an MLM corpus per language (independent, not parallel, sentences) and the tasks of ``TASKS``,
+  in ``{out_root}/{task}/{split}/{lang}.jsonl`` (formats of ``xstilts.data``) plus
+  ``{out_root}/corpus/{lang}.txt`` and the manifest ``{out_root}/world.json``.
+
+Rows that are translations of each other carry the same id in every language.  The meaning-
+dependent evaluation data (``syn_topic`` and ``syn_tatoeba``) is *anchor-free*: it uses no word
+that is shared with English, so an encoder can only transfer it through what pretraining aligned.
+
+Same arguments -> byte-identical files (numpy ``default_rng`` streams keyed by seed, task and split).
+This module imports no torch: it runs as its own cheap job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zlib
+
+import numpy as np
+
+WORLD_VERSION = 1
+
+LANGUAGES = {
+    "en": "English-like source: SVO, adjective-noun, prepositions, auxiliaries will/do/be, plural -s",
+    "xa": "pseudo-language A: English word order, own words, tense/plural suffixes, no do-support",
+    "xb": "pseudo-language B: noun-adjective order, negation after the verb, own words and suffixes",
+    "xc": "pseudo-language C: verb-final (SOV), postpositions, wh-in-situ with a question particle",
+    "xd": "pseudo-language D: noun-adjective-determiner order, postpositions, SVO, wh-in-situ",
+}
+
+POS_TAGS = (
+    "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "NOUN", "NUM",
+    "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "VERB",
+)  # fmt: skip
+TOPIC_LABELS = ("animal", "food", "tool", "place", "person")
+GRAM_LABELS = ("grammatical", "scrambled")
+
+TASKS = {
+    "syn_pos": {
+        "format": "tagging",
+        "labels": list(POS_TAGS),
+        "splits": ["train", "validation", "test"],
+        "multilingual": True,
+        "category": "syntactic",
+        "description": "synthetic world: universal-POS-like tag of every word",
+    },
+    "syn_topic": {
+        "format": "classification",
+        "labels": list(TOPIC_LABELS),
+        "splits": ["train", "validation", "test"],
+        "multilingual": True,
+        "category": "semantic",
+        "description": "synthetic world: semantic class of the main clause's subject noun (anchor-free sentences)",
+    },
+    "syn_qa": {
+        "format": "span_qa",
+        "splits": ["train", "validation", "test"],
+        "multilingual": True,
+        "category": "semantic",
+        "description": "synthetic world: what/who/where questions answered by a noun phrase of a 2-4 sentence context",
+    },
+    "syn_tatoeba": {
+        "format": "retrieval",
+        "splits": ["test"],
+        "multilingual": True,
+        "category": "semantic",
+        "description": "synthetic world: anchor-free translation retrieval, pseudo-language -> English",
+    },
+    "syn_choice": {
+        "format": "multiple_choice",
+        "splits": ["train", "validation"],
+        "multilingual": False,
+        "category": "commonsense_mc",
+        "description": "synthetic world (English intermediate task): pick the continuation whose subject and verb fit the context",
+    },
+    "syn_gram": {
+        "format": "classification",
+        "labels": list(GRAM_LABELS),
+        "splits": ["train", "validation"],
+        "multilingual": False,
+        "category": "syntactic",
+        "description": "synthetic world (English intermediate task): well-formed sentence vs. one with a local order violation",
+    },
+}
+
+# --------------------------------------------------------------------------------------- lexicon
+# Nouns by semantic class: (singular, plural).  The last four of each class are loanword anchors.
+_NOUNS = {
+    "animal": "dog cat horse bird cow goat mouse:mice rabbit fox:foxes duck wolf:wolves frog | lion zebra panda tiger",
+    "food": "apple cake egg potato:potatoes carrot cookie pie onion pear lemon melon sandwich:sandwiches | pizza banana tomato:tomatoes chocolate",
+    "tool": "hammer knife:knives saw brush:brushes rope key spoon ladder shovel needle axe:axes bucket | radio camera laptop robot",
+    "place": "city:cities village school market garden river forest house station park island farm | hotel museum cafe stadium",
+    "person": "teacher farmer child:children baker driver student nurse cook king sailor girl boy | doctor pilot chef tourist",
+}
+NAMES = ("anna", "tom", "maria", "omar", "lucas", "emma", "yuki", "ivan", "sara", "leo")  # PROPN, anchors
+DIGITS = ("2", "3", "4", "5", "6", "7", "8", "9")  # NUM determiners of plural NPs, anchors
+
+# Verbs: lemma[:past], by the subject class they take; transitive ones list their object classes.
+_VERBS = {
+    "animal": {
+        "trans": {"eat:ate": "food", "chase": "animal person", "bite:bit": "person animal food",
+                  "follow": "person animal", "smell": "food animal"},
+        "intr": ["sleep:slept", "run:ran", "swim:swam", "jump", "hide:hid"],
+    },
+    "person": {
+        "trans": {"cook": "food", "buy:bought": "food tool", "use": "tool", "visit": "place",
+                  "feed:fed": "animal person", "carry:carried": "tool food animal", "paint": "place tool"},
+        "intr": ["work", "laugh", "sing:sang", "wait", "travel:traveled"],
+    },
+    "food": {
+        "trans": {"attract": "animal person", "please": "person", "tempt": "person animal",
+                  "nourish": "person animal"},
+        "intr": ["rot:rotted", "burn", "melt", "cool", "spoil"],
+    },
+    "tool": {
+        "trans": {"cut:cut": "food tool", "hurt:hurt": "person animal", "scratch": "tool place",
+                  "hit:hit": "tool animal"},
+        "intr": ["rust", "break:broke", "shine:shone", "fall:fell", "squeak"],
+    },
+    "place": {
+        "trans": {"shelter": "person animal", "welcome": "person", "protect": "person animal",
+                  "surround": "place"},
+        "intr": ["flood", "grow:grew", "change", "glow", "shrink:shrank"],
+    },
+}
+# Adjectives: lemma -> classes they describe ("*" = any)
+_ADJS = {
+    "big": "*", "small": "*", "old": "*", "new": "*", "red": "*", "green": "*", "black": "*",
+    "white": "*", "strange": "*", "dirty": "*", "clean": "*", "heavy": "*", "pretty": "*",
+    "hungry": "animal person", "tired": "animal person", "angry": "animal person",
+    "sweet": "food", "fresh": "food", "sharp": "tool", "rusty": "tool", "busy": "place",
+    "quiet": "place", "wise": "person", "young": "person animal",
+}
+_DET_SG = ("the", "a", "this", "that", "every", "my", "his", "her", "our", "their")
+_DET_PL = ("the", "these", "those", "some", "many", "my", "his", "her", "our", "their")
+_PREPS_NP = ("near", "with", "from", "behind", "beside")  # noun modifiers
+_PREPS_ADJ = ("in", "near", "under", "behind", "at", "on", "beside")  # clause adjuncts (where?)
+_PRONOUNS = {  # subject pronoun -> (3rd person singular?, classes it can stand for)
+    "he": (True, ("person",)), "she": (True, ("person",)),
+    "it": (True, ("animal", "food", "tool", "place")),
+    "they": (False, TOPIC_LABELS), "we": (False, ("person",)), "you": (False, ("person",)),
+}
+_ADVS = {  # adverb -> tenses it goes with
+    "quickly": "past pres fut", "slowly": "past pres fut", "often": "pres", "again": "past fut",
+    "quietly": "past pres fut", "happily": "past pres fut", "yesterday": "past",
+    "tomorrow": "fut", "now": "pres", "today": "past pres fut",
+}
+_CCONJ = ("and", "but")
+_SCONJ = ("because", "while", "when", "after", "before", "although")
+_WH = {"what": "PRON", "who": "PRON", "where": "ADV"}
+_AUX_EN = ("will", "did", "does", "do", "is", "are", "was", "were", "be")
+# function words with a pseudo-word in every language (key -> tag)
+_FUNCTION = {
+    **{d: "DET" for d in sorted(set(_DET_SG + _DET_PL))},
+    **{p: "ADP" for p in sorted(set(_PREPS_NP + _PREPS_ADJ))},
+    **{p: "PRON" for p in _PRONOUNS},
+    **{c: "CCONJ" for c in _CCONJ},
+    **{c: "SCONJ" for c in _SCONJ},
+    **_WH,
+    "not": "PART",
+    "COP": "AUX",  # the copula stem (takes the tense suffixes)
+    "QPART": "PART",  # question particle of wh-in-situ languages (unused in others)
+}
+
+# Pseudo-languages: phonology (consonants, vowels, codas), suffixes, word order.
+_LANG_RULES = {
+    "xa": dict(C="bdgklmnprstvz", V="aeiou", coda="nrs", p_coda=0.25,
+               suf={"PL": "en", "PAST": "ti", "FUT": "ra"},
+               adj_after=False, det_after=False, postp=False, verb_final=False,
+               neg_after=False, wh_in_situ=False),
+    "xb": dict(C="ptkshmnlrwj", V="aiou", coda="mn", p_coda=0.3,
+               suf={"PL": "ak", "PAST": "mu", "FUT": "shi"},
+               adj_after=True, det_after=False, postp=False, verb_final=False,
+               neg_after=True, wh_in_situ=False),
+    "xc": dict(C="kgsztdnmhrby", V="aeiou", coda="", p_coda=0.0,
+               suf={"PL": "tachi", "PAST": "ka", "FUT": "mase"},
+               adj_after=False, det_after=False, postp=True, verb_final=True,
+               neg_after=True, wh_in_situ=True),
+    "xd": dict(C="zxqvwlrthkf", V="aeyo", coda="lrx", p_coda=0.35,
+               suf={"PL": "oy", "PAST": "ex", "FUT": "vo"},
+               adj_after=True, det_after=True, postp=True, verb_final=False,
+               neg_after=False, wh_in_situ=True),
+}
+_EN_RULES = dict(adj_after=False, det_after=False, postp=False, verb_final=False, neg_after=False, wh_in_situ=False)
+
+
+def _split_forms(spec: str):
+    out = []
+    for item in spec.split():
+        base, _, irregular = item.partition(":")
+        out.append((base, irregular or None))
+    return out
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith(("s", "sh", "ch", "x", "z")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def _third(verb: str) -> str:
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if verb.endswith("y") and verb[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def _past(verb: str) -> str:
+    if verb.endswith("e"):
+        return verb + "d"
+    if verb.endswith("y") and verb[-2] not in "aeiou":
+        return verb[:-1] + "ied"
+    return verb + "ed"
+
+
+def _stream(seed: int, *keys) -> np.random.Generator:
+    """An independent, reproducible random stream per (seed, keys)."""
+    return np.random.default_rng([int(seed)] + [zlib.crc32(str(k).encode()) for k in keys])
+
+
+class _Lexicon:
+    """English forms, semantic classes and the pseudo-word of every lemma in every language."""
+
+    def __init__(self, seed: int):
+        self.nouns = {}  # lemma -> dict(cls, pl, anchor)
+        self.by_class = {c: [] for c in TOPIC_LABELS}
+        self.anchor_by_class = {c: [] for c in TOPIC_LABELS}
+        for cls in TOPIC_LABELS:
+            plain, _, anchors = _NOUNS[cls].partition("|")
+            for anchor, group in ((False, plain), (True, anchors)):
+                for sg, pl in _split_forms(group):
+                    self.nouns[sg] = dict(cls=cls, pl=pl or _plural(sg), anchor=anchor)
+                    (self.anchor_by_class if anchor else self.by_class)[cls].append(sg)
+        self.verbs = {}  # lemma -> dict(past, third, subj, obj (tuple or None))
+        self.trans_by_class = {c: [] for c in TOPIC_LABELS}
+        self.intr_by_class = {c: [] for c in TOPIC_LABELS}
+        for cls in TOPIC_LABELS:
+            for item, objs in _VERBS[cls]["trans"].items():
+                ((base, past),) = _split_forms(item)
+                self.verbs.setdefault(base, dict(past=past or _past(base), third=_third(base), subj=[], obj=tuple(objs.split())))
+                self.verbs[base]["subj"].append(cls)
+                self.trans_by_class[cls].append(base)
+            for item in _VERBS[cls]["intr"]:
+                ((base, past),) = _split_forms(item)
+                self.verbs.setdefault(base, dict(past=past or _past(base), third=_third(base), subj=[], obj=None))
+                self.verbs[base]["subj"].append(cls)
+                self.intr_by_class[cls].append(base)
+        self.adjs_by_class = {c: [a for a, cl in _ADJS.items() if cl == "*" or c in cl.split()] for c in TOPIC_LABELS}
+
+        english = set()
+        for sg, n in self.nouns.items():
+            english.update((sg, n["pl"]))
+        for v, d in self.verbs.items():
+            english.update((v, d["past"], d["third"]))
+        english.update(_ADJS)
+        english.update(k for k in _FUNCTION if k.islower())
+        english.update(_ADVS)
+        english.update(_AUX_EN)
+        english.update(("an", "am", "happened", "next"))
+        english.update(NAMES)
+        self.english_words = frozenset(english)
+
+        # pseudo-words: keys in a fixed order, one stream per language
+        keys = [("F", k) for k in _FUNCTION] + [("R", a) for a in _ADVS]
+        keys += [("A", a) for a in _ADJS] + [("V", v) for v in self.verbs]
+        keys += [("N", n) for n in self.nouns if not self.nouns[n]["anchor"]]
+        self.pseudo = {}
+        used = set(english)
+        for lang, rules in _LANG_RULES.items():
+            rng = _stream(seed, "lexicon", lang)
+            suf = rules["suf"]
+            table = {}
+            for kind, key in keys:
+                for _attempt in range(1000):
+                    function = kind in ("F",)
+                    n_syl = (1 if rng.random() < 0.55 else 2) if function else (2 if rng.random() < 0.6 else 3)
+                    stem = "".join(self._syllable(rng, rules) for _ in range(n_syl))
+                    forms = {stem}
+                    if kind == "N":
+                        forms.add(stem + suf["PL"])
+                    if kind == "V" or key == "COP":
+                        forms.update((stem + suf["PAST"], stem + suf["FUT"]))
+                    if len(stem) >= 2 and not (forms & used):
+                        break
+                else:  # pragma: no cover - the inventories are far from exhausted
+                    raise RuntimeError(f"could not make a pseudo-word for {key!r} in {lang}")
+                used.update(forms)
+                table[(kind, key)] = stem
+            # anchored loanword nouns keep their stem but take the language's plural suffix
+            for n, d in self.nouns.items():
+                if d["anchor"]:
+                    table[("N", n)] = n
+                    if n + suf["PL"] in used:  # pragma: no cover
+                        raise RuntimeError(f"plural of anchor {n!r} collides in {lang}")
+                    used.add(n + suf["PL"])
+            self.pseudo[lang] = table
+
+    @staticmethod
+    def _syllable(rng, rules) -> str:
+        c = rules["C"][int(rng.integers(len(rules["C"])))]
+        v = rules["V"][int(rng.integers(len(rules["V"])))]
+        coda = ""
+        if rules["coda"] and rng.random() < rules["p_coda"]:
+            coda = rules["coda"][int(rng.integers(len(rules["coda"])))]
+        return c + v + coda
+
+    # ---- surface forms
+    def noun(self, lang, lemma, num):
+        if lang == "en":
+            return self.nouns[lemma]["pl"] if num == "pl" else lemma
+        stem = self.pseudo[lang][("N", lemma)]
+        return stem + _LANG_RULES[lang]["suf"]["PL"] if num == "pl" else stem
+
+    def verb_x(self, lang, lemma, tense):
+        stem = self.pseudo[lang][("F", "COP") if lemma == "COP" else ("V", lemma)]
+        return stem + {"past": _LANG_RULES[lang]["suf"]["PAST"], "fut": _LANG_RULES[lang]["suf"]["FUT"], "pres": ""}[tense]
+
+    def word(self, lang, kind, key):
+        """A non-inflected word: function word (F), adverb (R), adjective (A)."""
+        if lang == "en" or key in NAMES or key in DIGITS:
+            return key
+        return self.pseudo[lang][(kind, key)]
+
+
+# ----------------------------------------------------------------------------------- the grammar
+def _pick(rng, seq):
+    return seq[int(rng.integers(len(seq)))]
+
+
+class _Grammar:
+    """Samples abstract sentence trees (dicts) and linearises them in any language."""
+
+    def __init__(self, lex: _Lexicon):
+        self.lex = lex
+
+    # ------------------------------------------------------------------ sampling
+    def noun_lemma(self, rng, cls, anchors):
+        pool = self.lex.by_class[cls] + (self.lex.anchor_by_class[cls] if anchors else [])
+        return _pick(rng, pool)
+
+    def np(self, rng, cls, *, anchors, p_pp=0.1, num=None, exclude=(), det=None, p_adj=(0.55, 0.35, 0.10)):
+        for _ in range(100):
+            noun = self.noun_lemma(rng, cls, anchors)
+            if noun not in exclude:
+                break
+        num = num or ("pl" if rng.random() < 0.3 else "sg")
+        if det is None:
+            if num == "pl" and anchors and rng.random() < 0.12:
+                det = _pick(rng, DIGITS)
+            else:
+                det = _pick(rng, _DET_PL if num == "pl" else _DET_SG)
+        n_adj = int(rng.choice(3, p=list(p_adj)))
+        adjs = []
+        for _ in range(n_adj):
+            a = _pick(rng, self.lex.adjs_by_class[cls])
+            if a not in adjs:
+                adjs.append(a)
+        pp = None
+        if p_pp and rng.random() < p_pp:
+            pcls = "place" if rng.random() < 0.6 else _pick(rng, TOPIC_LABELS)
+            pp = dict(prep=_pick(rng, _PREPS_NP), np=self.np(rng, pcls, anchors=anchors, p_pp=0, exclude=(noun,)))
+        return dict(noun=noun, cls=cls, num=num, det=det, adjs=adjs, pp=pp)
+
+    def subject(self, rng, cls, *, anchors, pronouns, p_pp=0.1):
+        r = rng.random()
+        if pronouns and r < 0.15:
+            options = [p for p, (_, cl) in _PRONOUNS.items() if cls in cl]
+            p = _pick(rng, options)
+            return dict(pron=p, cls=cls, num="sg" if _PRONOUNS[p][0] else "pl")
+        if anchors and cls == "person" and r < 0.3:
+            return dict(name=_pick(rng, NAMES), cls=cls, num="sg")
+        return self.np(rng, cls, anchors=anchors, p_pp=p_pp)
+
+    def clause(self, rng, *, cls=None, anchors=True, pronouns=True, p_sub=0.2, p_cop=0.12,
+               p_trans=0.6, tense=None, neg=None, kind=None, p_subj_pp=0.1, p_pp=0.3, p_adv=0.25):
+        cls = cls or _pick(rng, TOPIC_LABELS)
+        subj = self.subject(rng, cls, anchors=anchors, pronouns=pronouns, p_pp=p_subj_pp)
+        tense = tense or _pick(rng, ("past", "pres", "fut"))
+        neg = (rng.random() < 0.15) if neg is None else neg
+        if kind is None:
+            r = rng.random()
+            kind = "cop" if r < p_cop else ("trans" if r < p_cop + (1 - p_cop) * p_trans else "intr")
+        c = dict(subj=subj, tense=tense, neg=neg, kind=kind, obj=None, pp=None, adv=None, sub=None, verb=None, adj=None)
+        if kind == "cop":
+            c["adj"] = _pick(rng, self.lex.adjs_by_class[cls])
+        else:
+            pool = self.lex.trans_by_class[cls] if kind == "trans" else self.lex.intr_by_class[cls]
+            c["verb"] = _pick(rng, pool)
+            if kind == "trans":
+                ocls = _pick(rng, self.lex.verbs[c["verb"]]["obj"])
+                exclude = (subj.get("noun"),)
+                c["obj"] = self.np(rng, ocls, anchors=anchors, p_pp=0.12, exclude=exclude)
+            if p_pp and rng.random() < p_pp:
+                pcls = "place" if rng.random() < 0.75 else _pick(rng, TOPIC_LABELS)
+                c["pp"] = dict(prep=_pick(rng, _PREPS_ADJ), np=self.np(rng, pcls, anchors=anchors, p_pp=0))
+        if p_adv and rng.random() < p_adv:
+            c["adv"] = _pick(rng, [a for a, t in _ADVS.items() if tense in t.split()])
+        if p_sub and rng.random() < p_sub:
+            conj = _pick(rng, _CCONJ + _SCONJ)
+            c["sub"] = (conj, self.clause(rng, anchors=anchors, pronouns=pronouns, p_sub=0, p_cop=p_cop,
+                                          p_trans=p_trans, p_subj_pp=0, p_pp=p_pp * 0.5, p_adv=p_adv * 0.5))
+        return c
+
+    # ------------------------------------------------------------------ linearisation
+    # A leaf is [word, tag, mark]; marks let QA find its answer span.
+    def np_leaves(self, lang, np_):
+        lex = self.lex
+        mark = np_.get("mark")
+        if "pron" in np_:
+            return [[lex.word(lang, "F", np_["pron"]), "PRON", mark]]
+        if "name" in np_:
+            return [[np_["name"], "PROPN", mark]]
+        rules = _EN_RULES if lang == "en" else _LANG_RULES[lang]
+        det = []
+        if np_["det"] is not None:
+            d = np_["det"]
+            det = [[d if d in DIGITS else lex.word(lang, "F", d), "NUM" if d in DIGITS else "DET", mark]]
+        adjs = [[lex.word(lang, "A", a), "ADJ", mark] for a in np_["adjs"]]
+        noun = [[lex.noun(lang, np_["noun"], np_["num"]), "NOUN", mark]]
+        core = noun + adjs if rules["adj_after"] else adjs + noun
+        core = core + det if rules["det_after"] else det + core
+        return core + (self.pp_leaves(lang, np_["pp"]) if np_.get("pp") else [])
+
+    def pp_leaves(self, lang, pp):
+        rules = _EN_RULES if lang == "en" else _LANG_RULES[lang]
+        p = [[self.lex.word(lang, "F", pp["prep"]), "ADP", None]]
+        inner = self.np_leaves(lang, pp["np"])
+        return inner + p if rules["postp"] else p + inner
+
+    @staticmethod
+    def _third_sg(subj):
+        if "pron" in subj:
+            return _PRONOUNS[subj["pron"]][0]
+        return subj["num"] == "sg"
+
+    def clause_leaves(self, lang, c, gap=None):
+        """Leaves of a clause; ``gap`` in (None, 'subj', 'obj', 'pp') is replaced by a WH leaf
+        (questions).  English questions get do-support and wh-fronting here too."""
+        return self._clause_en(c, gap) if lang == "en" else self._clause_x(lang, c, gap)
+
+    def _clause_en(self, c, gap):
+        lex = self.lex
+        L = lambda w, t: [w, t, None]  # noqa: E731
+        subj = [L(gap_word(gap), _WH[gap_word(gap)])] if gap == "subj" else self.np_leaves("en", c["subj"])
+        third = True if gap == "subj" else self._third_sg(c["subj"])
+        t, neg = c["tense"], c["neg"]
+        question = gap in ("obj", "pp")  # subject questions need no inversion
+        if c["kind"] == "cop":
+            notp = [L("not", "PART")] if neg else []
+            if t == "fut":
+                lead, rest = [L("will", "AUX")], notp + [L("be", "AUX")]
+            else:
+                be = {("pres", True): "is", ("pres", False): "are", ("past", True): "was", ("past", False): "were"}[(t, third)]
+                lead, rest = [L(be, "AUX")], notp
+            rest = rest + [L(c["adj"], "ADJ")]
+        else:
+            d = lex.verbs[c["verb"]]
+            if t == "fut":
+                lead, verb = [L("will", "AUX")], L(c["verb"], "VERB")
+            elif neg or question:
+                do = "did" if t == "past" else ("does" if third else "do")
+                lead, verb = [L(do, "AUX")], L(c["verb"], "VERB")
+            else:
+                lead, verb = [], L({"past": d["past"], "pres": d["third"] if third else c["verb"]}[t], "VERB")
+            rest = ([L("not", "PART")] if neg else []) + [verb]
+            if c["obj"] is not None and gap != "obj":
+                rest += self.np_leaves("en", c["obj"])
+        if c["pp"] is not None and gap != "pp":
+            rest += self.pp_leaves("en", c["pp"])
+        if c["adv"]:
+            rest += [L(c["adv"], "ADV")]
+        if question:
+            out = [L(gap_word(gap), _WH[gap_word(gap)])] + lead + subj + rest
+        else:
+            out = subj + lead + rest
+        if c["sub"]:
+            conj, sub = c["sub"]
+            out += [L(conj, "CCONJ" if conj in _CCONJ else "SCONJ")] + self._clause_en(sub, None)
+        return out
+
+    def _clause_x(self, lang, c, gap):
+        lex, rules = self.lex, _LANG_RULES[lang]
+        L = lambda w, t: [w, t, None]  # noqa: E731
+        wh = [L(lex.word(lang, "F", gap_word(gap)), _WH[gap_word(gap)])] if gap else []
+        subj = wh if gap == "subj" else self.np_leaves(lang, c["subj"])
+        neg = [L(lex.word(lang, "F", "not"), "PART")] if c["neg"] else []
+        if c["kind"] == "cop":
+            v = [L(lex.verb_x(lang, "COP", c["tense"]), "AUX")]
+            obj = [L(lex.word(lang, "A", c["adj"]), "ADJ")]
+        else:
+            v = [L(lex.verb_x(lang, c["verb"], c["tense"]), "VERB")]
+            obj = []
+            if c["obj"] is not None:
+                obj = wh if gap == "obj" else self.np_leaves(lang, c["obj"])
+        vgroup = v + neg if rules["neg_after"] else neg + v
+        pp = []
+        if c["pp"] is not None:
+            pp = wh if gap == "pp" else self.pp_leaves(lang, c["pp"])
+        adv = [L(lex.word(lang, "R", c["adv"]), "ADV")] if c["adv"] else []
+        if rules["verb_final"]:
+            out = subj + adv + pp + obj + vgroup if c["kind"] != "cop" else subj + adv + obj + vgroup
+        else:
+            out = subj + vgroup + obj + pp + adv
+        if gap and not rules["wh_in_situ"] and gap != "subj":
+            out = wh + [leaf for leaf in out if leaf is not wh[0]]
+        if c["sub"]:
+            conj, sub = c["sub"]
+            out += [L(lex.word(lang, "F", conj), "CCONJ" if conj in _CCONJ else "SCONJ")] + self._clause_x(lang, sub, None)
+        return out
+
+    def sentence(self, lang, c, gap=None):
+        """Leaves of a full sentence with final punctuation (and English a/an)."""
+        leaves = [list(leaf) for leaf in self.clause_leaves(lang, c, gap)]
+        if gap:
+            if lang != "en" and _LANG_RULES[lang]["wh_in_situ"]:
+                leaves.append([self.lex.word(lang, "F", "QPART"), "PART", None])
+            leaves.append(["?", "PUNCT", None])
+        else:
+            leaves.append([".", "PUNCT", None])
+        if lang == "en":
+            for i in range(len(leaves) - 1):
+                if leaves[i][0] == "a" and leaves[i][1] == "DET" and leaves[i + 1][0][0] in "aeiou":
+                    leaves[i][0] = "an"
+        return leaves
+
+
+def gap_word(gap):
+    return {"subj": "who", "obj": "what", "pp": "where"}[gap]
+
+
+def _words(leaves):
+    return [leaf[0] for leaf in leaves]
+
+
+def _text(leaves):
+    return " ".join(_words(leaves))
+
+
+# ------------------------------------------------------------------------------------- the tasks
+class _World:
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.lex = _Lexicon(seed)
+        self.g = _Grammar(self.lex)
+        self.langs = list(LANGUAGES)
+
+    # each builder returns {lang: [rows]} for the languages it covers
+    def pos(self, split, n):
+        rng = _stream(self.seed, "syn_pos", split)
+        rows = {lang: [] for lang in self.langs}
+        for i in range(n):
+            c = self._sized(rng, lambda: self.g.clause(rng))
+            question = rng.random() < 0.1 and c["kind"] == "trans" and not c["neg"]
+            gap = _pick(rng, ("subj", "obj")) if question else None
+            if gap:
+                c["sub"] = None
+            for lang in self.langs:
+                leaves = self.g.sentence(lang, c, gap)
+                rows[lang].append({"id": f"syn_pos-{split}-{i}", "tokens": _words(leaves), "tags": [x[1] for x in leaves]})
+        return rows
+
+    def _sized(self, rng, make, lo=5, hi=20):
+        for _ in range(1000):
+            c = make()
+            n = len(self.g.sentence("en", c))
+            if lo <= n <= hi:
+                return c
+        raise RuntimeError("grammar cannot produce a sentence of the requested length")  # pragma: no cover
+
+    def topic(self, split, n):
+        rng = _stream(self.seed, "syn_topic", split)
+        rows = {lang: [] for lang in self.langs}
+        for i in range(n):
+            cls = _pick(rng, TOPIC_LABELS)
+            c = self._sized(rng, lambda: self.g.clause(rng, cls=cls, anchors=False, pronouns=False, p_sub=0.15, p_cop=0.1))
+            for lang in self.langs:
+                rows[lang].append({"id": f"syn_topic-{split}-{i}", "text_a": _text(self.g.sentence(lang, c)), "text_b": None, "label": cls})
+        return rows
+
+    def qa(self, split, n):
+        rng = _stream(self.seed, "syn_qa", split)
+        rows = {lang: [] for lang in self.langs}
+        for i in range(n):
+            n_sent = int(rng.integers(2, 5))
+            classes = [_pick(rng, ("animal", "person", "person", "animal", "tool", "food", "place")) for _ in range(n_sent)]
+            used_nouns, clauses = set(), []
+            for cls in classes:
+                for _ in range(100):
+                    c = self.g.clause(rng, cls=cls, anchors=True, pronouns=False, p_sub=0, p_cop=0, p_trans=1.0,
+                                      tense="past", neg=False, kind="trans", p_subj_pp=0, p_pp=0.5, p_adv=0.2)
+                    nouns = {c["subj"].get("noun") or c["subj"].get("name"), c["obj"]["noun"]}
+                    if c["pp"]:
+                        nouns.add(c["pp"]["np"]["noun"])
+                    if not (nouns & used_nouns) and len(nouns) == (3 if c["pp"] else 2):
+                        break
+                used_nouns |= nouns
+                clauses.append(c)
+            k = int(rng.integers(n_sent))
+            target = clauses[k]
+            gaps = ["subj", "obj"] + (["pp"] if target["pp"] else [])
+            gap = _pick(rng, gaps)
+            answer_np = {"subj": target["subj"], "obj": target["obj"], "pp": (target["pp"] or {}).get("np")}[gap]
+            # questions drop the PP modifier of the answer NP and are asked without adverbs
+            answer_np["pp"] = None
+            answer_np["mark"] = "ans"
+            q = dict(target, adv=None)
+            for lang in self.langs:
+                leaves = []
+                for c in clauses:
+                    leaves += self.g.sentence(lang, c)
+                words = _words(leaves)
+                idx = [j for j, leaf in enumerate(leaves) if leaf[2] == "ans"]
+                assert idx == list(range(idx[0], idx[-1] + 1)), "answer span must be contiguous"
+                start = sum(len(w) + 1 for w in words[: idx[0]])
+                answer = " ".join(words[idx[0] : idx[-1] + 1])
+                context = " ".join(words)
+                assert context[start : start + len(answer)] == answer
+                question = _text(self.g.sentence(lang, q, gap))
+                rows[lang].append({"id": f"syn_qa-{split}-{i}", "context": context, "question": question,
+                                   "answers": {"text": [answer], "answer_start": [start]}})
+            answer_np.pop("mark")
+        return rows
+
+    def tatoeba(self, n):
+        rng = _stream(self.seed, "syn_tatoeba", "test")
+        pairs, seen = [], set()
+        while len(pairs) < n:
+            c = self._sized(rng, lambda: self.g.clause(rng, anchors=False, pronouns=True, p_sub=0.25), lo=6)
+            en = _text(self.g.sentence("en", c))
+            if en in seen:
+                continue
+            seen.add(en)
+            pairs.append((c, en))
+        rows = {}
+        for lang in self.langs:
+            if lang == "en":
+                continue
+            rows[lang] = [{"id": f"syn_tatoeba-test-{i}", "source": _text(self.g.sentence(lang, c)), "target": en}
+                          for i, (c, en) in enumerate(pairs)]
+        return rows
+
+    def choice(self, split, n):
+        rng = _stream(self.seed, "syn_choice", split)
+        rows = []
+        g = self.g
+        for i in range(n):
+            cls = _pick(rng, TOPIC_LABELS)
+            ctx = g.clause(rng, cls=cls, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
+                           neg=False, p_subj_pp=0)
+            subj = dict(ctx["subj"])
+            if "noun" in subj:
+                subj = dict(subj, adjs=[], pp=None, det="the")
+            others = [c for c in TOPIC_LABELS if c != cls]
+            rng.shuffle(others)
+
+            def cont(subject, verb_cls):
+                kind = "trans" if rng.random() < 0.6 else "intr"
+                c = g.clause(rng, cls=verb_cls, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
+                             neg=False, kind=kind, p_pp=0.2, p_adv=0.2)
+                c["subj"] = subject
+                return _text(g.sentence("en", c))
+
+            right = cont(subj, cls)
+            wrong_verb = cont(subj, others[0])  # same subject, a verb that does not fit it
+            wrong_subj = [cont(g.np(rng, o, anchors=True, p_pp=0, det="the", p_adj=(1, 0, 0)), o) for o in others[1:3]]
+            choices = [right, wrong_verb] + wrong_subj
+            order = rng.permutation(len(choices))
+            choices = [choices[j] for j in order]
+            label = int(np.where(order == 0)[0][0])
+            rows.append({"id": f"syn_choice-{split}-{i}", "context": _text(g.sentence("en", ctx)),
+                         "question": "what happened next ?", "choices": choices, "label": label})
+        return {"en": rows}
+
+    def gram(self, split, n):
+        rng = _stream(self.seed, "syn_gram", split)
+        rows = []
+        for i in range(n):
+            label = GRAM_LABELS[int(rng.integers(2))]
+            while True:
+                c = self._sized(rng, lambda: self.g.clause(rng), lo=6)
+                leaves = self.g.sentence("en", c)
+                words, tags = _words(leaves), [x[1] for x in leaves]
+                # a local order violation: swap two adjacent words of different kinds (never the
+                # final punctuation; adverbs excluded since they move freely in English)
+                cand = [j for j in range(len(words) - 2)
+                        if tags[j] != tags[j + 1] and "ADV" not in (tags[j], tags[j + 1]) and words[j] != words[j + 1]]
+                if cand:
+                    break
+            if label == "scrambled":
+                j = _pick(rng, cand)
+                words[j], words[j + 1] = words[j + 1], words[j]
+            rows.append({"id": f"syn_gram-{split}-{i}", "text_a": " ".join(words), "text_b": None, "label": label})
+        return {"en": rows}
+
+    def corpus(self, lang, n):
+        rng = _stream(self.seed, "corpus", lang)
+        lines = []
+        for _ in range(n):
+            c = self._sized(rng, lambda: self.g.clause(rng), lo=4, hi=22)
+            gap = None
+            if rng.random() < 0.1 and c["kind"] == "trans" and not c["neg"]:
+                gap = _pick(rng, ("subj", "obj", "pp") if c["pp"] else ("subj", "obj"))
+                c["sub"] = None
+            lines.append(_text(self.g.sentence(lang, c, gap)))
+        return lines
+
+
+# ------------------------------------------------------------------------------------- writing
+def _write_atomic(path: str, text: str) -> None:
+    d = os.path.dirname(path)
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _jsonl(rows) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def generate_world(
+    out_root,
+    *,
+    seed: int = 0,
+    n_corpus: int = 12000,
+    n_train: int = 2000,
+    n_validation: int = 200,
+    n_test: int = 300,
+    languages=None,
+) -> dict:
+    """Write the synthetic world under ``out_root`` and return its manifest (also ``world.json``).
+
+    ``n_corpus`` sentences of MLM corpus per language; ``n_train`` / ``n_validation`` / ``n_test``
+    rows per task split (``syn_tatoeba`` has ``n_test`` pairs per language).  ``languages`` picks a
+    subset of ``LANGUAGES`` to write (English is always written: every task needs it); a language's
+    words and rows do not depend on which others are written.
+    """
+    langs = list(LANGUAGES) if languages is None else [lang for lang in LANGUAGES if lang in set(languages) | {"en"}]
+    unknown = set(languages or ()) - set(LANGUAGES)
+    if unknown:
+        raise ValueError(f"unknown synthetic language(s) {sorted(unknown)}; known: {list(LANGUAGES)}")
+    for name, value in (("n_corpus", n_corpus), ("n_train", n_train), ("n_validation", n_validation), ("n_test", n_test)):
+        if int(value) < 1:
+            raise ValueError(f"{name} must be >= 1, got {value!r}")
+    out_root = str(out_root)
+    spec = dict(version=WORLD_VERSION, seed=int(seed), n_corpus=int(n_corpus), n_train=int(n_train),
+                n_validation=int(n_validation), n_test=int(n_test), languages=langs)
+    world = _World(int(seed))
+    sizes = {"train": int(n_train), "validation": int(n_validation), "test": int(n_test)}
+    manifest = {"languages": langs, "tasks": {}, "spec": spec}
+
+    def emit(task, split, per_lang):
+        counts = {}
+        for lang in langs:
+            if lang not in per_lang:
+                continue
+            _write_atomic(f"{out_root}/{task}/{split}/{lang}.jsonl", _jsonl(per_lang[lang]))
+            counts[lang] = len(per_lang[lang])
+        entry = manifest["tasks"].setdefault(task, {"format": TASKS[task]["format"]})
+        if "labels" in TASKS[task]:
+            entry["labels"] = list(TASKS[task]["labels"])
+        entry.setdefault("splits", {})[split] = counts
+
+    for split in ("train", "validation", "test"):
+        emit("syn_pos", split, world.pos(split, sizes[split]))
+        emit("syn_topic", split, world.topic(split, sizes[split]))
+        emit("syn_qa", split, world.qa(split, sizes[split]))
+    emit("syn_tatoeba", "test", world.tatoeba(sizes["test"]))
+    for split in ("train", "validation"):
+        emit("syn_choice", split, world.choice(split, sizes[split]))
+        emit("syn_gram", split, world.gram(split, sizes[split]))
+    for lang in langs:
+        _write_atomic(f"{out_root}/corpus/{lang}.txt", "".join(line + "\n" for line in world.corpus(lang, int(n_corpus))))
+    _write_atomic(f"{out_root}/world.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    return manifest
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(description="Write the synthetic X-STILTs world.")
+    p.add_argument("out_root")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-corpus", type=int, default=12000)
+    p.add_argument("--n-train", type=int, default=2000)
+    p.add_argument("--n-validation", type=int, default=200)
+    p.add_argument("--n-test", type=int, default=300)
+    p.add_argument("--languages", nargs="*", default=None)
+    a = p.parse_args(argv)
+    m = generate_world(a.out_root, seed=a.seed, n_corpus=a.n_corpus, n_train=a.n_train,
+                       n_validation=a.n_validation, n_test=a.n_test, languages=a.languages)
+    print(json.dumps({t: e["splits"] for t, e in m["tasks"].items()}))
+
+
+if __name__ == "__main__":
+    main()

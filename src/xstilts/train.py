@@ -1,0 +1,188 @@
+"""The one training loop: every phase, every format, single-task and multitask.
+
+AdamW with linear warm-up and decay, gradient clipping and accumulation, dynamic padding with
+length-grouped batches, model selection on English validation data every ``eval_every`` steps
+(keeping the best weights, stopping after ``patience`` validations without improvement).
+Devices, mixed precision and multi-GPU are Hugging Face Accelerate's job.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .evaluate import predict, score
+from .features import collate, length_grouped_batches
+from .tasks import Task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskData:
+    task: Task
+    train: list[dict]  # features
+    val_rows: list[dict] = field(default_factory=list)
+    val_feats: list[dict] = field(default_factory=list)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def make_accelerator(precision: str = "auto"):
+    from accelerate import Accelerator
+
+    cuda = torch.cuda.is_available()
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    mixed = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
+    return Accelerator(mixed_precision=mixed, cpu=not cuda)
+
+
+def epoch_schedule(data: list[TaskData], batch_size: int, seed: int, epoch: int) -> list[tuple[int, list[int]]]:
+    """(task index, feature indices) for one epoch: each task's length-grouped batches, interleaved
+    at random, so tasks are sampled in proportion to their (capped) size."""
+    plan = []
+    for t, d in enumerate(data):
+        lengths = [len(f["input_ids"]) * len(f.get("choices", [0])) for f in d.train]
+        for idx in length_grouped_batches(lengths, batch_size, shuffle=True, seed=seed * 100003 + epoch * 101 + t):
+            plan.append((t, idx))
+    order = np.random.default_rng(seed * 7919 + epoch).permutation(len(plan))
+    return [plan[k] for k in order]
+
+
+def optimizer_groups(model, weight_decay: float):
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def linear_schedule(optimizer, warmup: int, total: int):
+    def factor(step):
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def validate(model, data: list[TaskData], hp: dict, pad_id: int, autocast=None) -> tuple[float, dict]:
+    """Mean over tasks of each task's main metric on its English validation rows."""
+    scores = {}
+    for d in data:
+        if not d.val_rows:
+            continue
+        preds = predict(model, d.task, d.val_rows, d.val_feats, batch_size=hp["batch_size"] * 2, pad_id=pad_id,
+                        max_answer_length=hp["max_answer_length"], autocast=autocast)  # fmt: skip
+        result, _ = score(d.task, d.val_rows, preds, "en")
+        scores[d.task.name] = result[d.task.main_metric]
+    model.train()
+    return (float(np.mean(list(scores.values()))) if scores else float("nan")), scores
+
+
+def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, progress: bool = True) -> dict:
+    """Train ``model`` in place; the best validated weights are loaded back at the end."""
+    set_seed(seed)
+    acc = make_accelerator(hp["precision"])
+    if hp["freeze_embeddings"]:
+        model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    if hp["gradient_checkpointing"] and hasattr(model.encoder, "gradient_checkpointing_enable"):
+        model.encoder.gradient_checkpointing_enable()
+    fused = acc.device.type == "cuda"
+    optimizer = torch.optim.AdamW(optimizer_groups(model, hp["weight_decay"]), lr=hp["lr"], fused=fused)
+    micro_per_epoch = sum(math.ceil(len(d.train) / hp["batch_size"]) for d in data)
+    steps_per_epoch = max(1, micro_per_epoch // hp["grad_accum"])
+    total = hp["max_steps"] or max(1, int(round(hp["epochs"] * steps_per_epoch)))
+    scheduler = linear_schedule(optimizer, int(hp["warmup_ratio"] * total), total)
+    model, optimizer = acc.prepare(model, optimizer)
+    n_proc, rank = acc.num_processes, acc.process_index
+    log.info("training %s: %d examples, %d steps (%d per epoch), batch %d x accumulation %d x %d processes, device %s, precision %s",
+             "+".join(d.task.name for d in data), sum(len(d.train) for d in data), total, steps_per_epoch,
+             hp["batch_size"], hp["grad_accum"], n_proc, acc.device, acc.mixed_precision)  # fmt: skip
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="train", disable=not progress or not acc.is_local_main_process,
+               file=sys.stderr, mininterval=1.0 if sys.stderr.isatty() else 10.0)  # fmt: skip
+    history, best = [], {"score": -math.inf, "step": 0, "scores": {}}
+    best_state = None
+    step, micro, bad_evals, epoch, t0, tokens = 0, 0, 0, 0, time.time(), 0
+    unwrapped = acc.unwrap_model(model)
+
+    def evaluate_now():
+        nonlocal best_state, bad_evals
+        val, per_task = validate(unwrapped, data, hp, pad_id, acc.autocast)
+        history.append({"step": step, "score": val, "tasks": per_task, "elapsed_s": round(time.time() - t0, 1)})
+        improved = math.isnan(val) or val > best["score"]  # no validation data: keep the latest
+        log.info("step %d/%d: validation %.4f %s%s", step, total, val, per_task, " (best)" if improved else "")
+        if improved or best_state is None:
+            best.update(score=val if not math.isnan(val) else -math.inf, step=step, scores=per_task)
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}
+            bad_evals = 0
+        else:
+            bad_evals += 1
+
+    model.train()
+    done = False
+    while not done:
+        plan = epoch_schedule(data, hp["batch_size"], seed, epoch)[rank::n_proc]
+        for t, idx in plan:
+            d = data[t]
+            batch = collate([d.train[i] for i in idx], d.task.format, pad_id)
+            tokens += int(batch["attention_mask"].sum())
+            batch = {k: v.to(acc.device) for k, v in batch.items()}
+            with acc.autocast():
+                loss, _ = model(d.task.name, batch)
+            acc.backward(loss / hp["grad_accum"])
+            micro += 1
+            if micro % hp["grad_accum"]:
+                continue
+            acc.clip_grad_norm_(model.parameters(), hp["max_grad_norm"])
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
+            if step % hp["eval_every"] == 0 or step == total:
+                evaluate_now()
+                if hp["patience"] and bad_evals >= hp["patience"]:
+                    log.info("early stop: %d validations without improvement", bad_evals)
+                    done = True
+            if step >= total:
+                done = True
+            if done:
+                break
+        epoch += 1
+    bar.close()
+    if best_state is not None:
+        unwrapped.load_state_dict(best_state)
+    elapsed = time.time() - t0
+    return {
+        "steps": step,
+        "epochs_started": epoch,
+        "best_step": best["step"],
+        "best_validation": best["score"],
+        "best_validation_tasks": best["scores"],
+        "history": history,
+        "train_seconds": round(elapsed, 2),
+        "train_tokens_per_second": round(tokens / max(elapsed, 1e-9), 1),
+        "device": str(acc.device),
+        "mixed_precision": acc.mixed_precision,
+    }

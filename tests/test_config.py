@@ -1,0 +1,142 @@
+"""Config validation and the resolved config of every preset."""
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from xstilts.config import Experiment, load_yaml, slug
+from xstilts.errors import ConfigError
+from xstilts.plan import Plan
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = sorted((ROOT / "config").glob("*.yaml"))
+PRESETS = [p for p in PRESETS if p.name != "schema.yaml"]
+
+
+def tiny():
+    return load_yaml(ROOT / "config" / "tiny.yaml")
+
+
+@pytest.mark.parametrize("path", [ROOT / "config.yaml", *PRESETS], ids=lambda p: p.name)
+def test_every_preset_validates(path):
+    exp = Experiment(load_yaml(path))
+    assert exp.models and exp.targets and exp.seeds
+    assert Plan(exp).all_metrics()
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
+def test_presets_do_not_inherit_the_paper_grid(path):
+    """A preset is a whole experiment: nothing of config.yaml leaks into it."""
+    paper = load_yaml(ROOT / "config.yaml")
+    cfg = load_yaml(path)
+    exp = Experiment(cfg)
+    assert exp.name != paper["experiment"]
+    assert set(exp.models).isdisjoint(paper["models"]) or cfg["models"].keys() & paper["models"].keys() == set()
+    assert set(exp.pipelines) - {"none"} <= set(cfg.get("pipelines", {})) | {
+        n for n in exp.pipelines if "+" in n
+    }
+
+
+def test_tiny_resolves_to_the_expected_grid():
+    exp = Experiment(tiny())
+    assert list(exp.models) == ["tiny-mlm", "tiny-random"]
+    assert exp.model_pipelines("tiny-mlm") == ["none", "syn_choice", "syn_gram", "multitask"]
+    assert exp.model_pipelines("tiny-random") == ["none"]
+    assert sorted(exp.trained_targets) == ["syn_pos", "syn_qa", "syn_topic"]
+    assert [t.name for t in exp.retrieval_targets] == ["syn_tatoeba"]
+    hp = exp.hparams("target", "syn_qa")
+    assert hp["max_length"] == 128 and hp["doc_stride"] == 32 and hp["epochs"] == 3 and hp["lr"] == 2e-4
+    assert exp.hparams("target", "syn_pos")["epochs"] == 2
+    # a multitask run has one set of hyperparameters, stated in its spec
+    assert exp.hparams("intermediate", "syn_gram", "multitask")["lr"] == 1e-4
+
+
+def test_paper_grid_keys_targets_by_training_task():
+    exp = Experiment(load_yaml(ROOT / "config.yaml"))
+    trained = {k: [t.name for t in v] for k, v in exp.trained_targets.items()}
+    assert trained["mnli"] == ["xnli"]
+    assert trained["squad"] == ["xquad", "mlqa"]
+    assert sorted(trained) == ["mnli", "panx", "pawsx", "squad", "tydiqa", "udpos"]
+    assert [t.name for t in exp.retrieval_targets] == ["bucc", "tatoeba"]
+    assert exp.hparams("target", "udpos")["epochs"] == 10
+    assert Plan(exp).base_encoder("xlmr-large") == "resources/models/FacebookAI--xlm-roberta-large/checkpoint.json"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c.update(lerning_rate=1), "config key 'lerning_rate' is not a known setting"),
+        (lambda c: c["train"]["target"]["defaults"].update(lrr=1), "config key 'train.target.defaults.lrr' is not a known setting"),
+        (lambda c: c["train"]["target"]["defaults"].update(epochs="two"), "config key 'train.target.defaults.epochs' has value 'two'; expected type number"),
+        (lambda c: c.update(seeds="0"), "config key 'seeds' has value '0'; expected type array"),
+        (lambda c: c.update(targets=["syn_pos", "xnlii"]), "config key 'targets' names unknown task 'xnlii'"),
+        (lambda c: c["pipelines"].update(bad={"kind": "single", "task": "nope"}), "config key 'pipelines.bad' names unknown task 'nope'"),
+        (lambda c: c["pipelines"].update(seq={"kind": "sequence", "stages": ["syn_gram", "zzz"]}), "names 'zzz', which is not a single or multitask pipeline"),
+        (lambda c: c["models"]["tiny-random"].update(like="ghost"), "config key 'models.tiny-random.like' names unknown model 'ghost'"),
+        (lambda c: c["models"]["tiny-mlm"].update(source="cloud"), "config key 'models.tiny-mlm.source' is 'cloud'; expected one of"),
+        (lambda c: c.pop("seeds"), "config key 'seeds' is required but missing"),
+        (lambda c: c["pipelines"].update(t={"kind": "single", "task": "syn_tatoeba"}), "names retrieval task 'syn_tatoeba'"),
+        (lambda c: c.update(tasks={"mytask": {"format": "classification"}}), "must define 'languages'"),
+        (lambda c: c.update(tasks={"syn_pos": {"colour": 1}}), "config key 'tasks.syn_pos.colour' is unknown"),
+    ],
+)
+def test_bad_config_stops_with_one_sentence_naming_the_key(edit, message):
+    cfg = copy.deepcopy(tiny())
+    edit(cfg)
+    with pytest.raises(ConfigError) as err:
+        Experiment(cfg)
+    text = str(err.value)
+    assert message in text
+    assert "\n" not in text and text.endswith(".")
+
+
+def test_new_local_task_without_code(tmp_path):
+    cfg = tiny()
+    cfg["tasks"] = {"sentiment": {"format": "classification", "labels": ["neg", "pos"], "languages": ["en", "de"],
+                                  "root": str(tmp_path), "eval_split": "test"}}  # fmt: skip
+    cfg["targets"] = ["sentiment"]
+    exp = Experiment(cfg)
+    task = exp.tasks["sentiment"]
+    assert task.source == "local" and task.metric == "accuracy" and task.trainer == "sentiment"
+    assert Plan(exp).data_inputs(task, "test", ["de"]) == [f"{tmp_path}/sentiment/test/de.jsonl"]
+
+
+def test_sequence_pipelines_start_from_their_prefix():
+    cfg = tiny()
+    cfg["pipelines"]["syn_gram+syn_choice"] = {"kind": "sequence", "stages": ["syn_gram", "syn_choice"]}
+    cfg["pipelines"]["g+c+m"] = {"kind": "sequence", "stages": ["syn_gram", "syn_choice", "multitask"]}
+    exp = Experiment(cfg)
+    plan = Plan(exp)
+    assert plan.intermediate_inputs("tiny-mlm", "syn_gram+syn_choice", 1)["init"] == "results/tiny/models/tiny-mlm/syn_gram/seed1/checkpoint.json"
+    assert plan.intermediate_inputs("tiny-mlm", "g+c+m", 0)["init"] == "results/tiny/models/tiny-mlm/syn_gram+syn_choice/seed0/checkpoint.json"
+    assert plan.intermediate_inputs("tiny-mlm", "syn_gram", 0)["init"] == "results/tiny/models/tiny-mlm/base/checkpoint.json"
+
+
+def test_zero_shot_target_jobs_read_english_training_data_only():
+    exp = Experiment(tiny())
+    plan = Plan(exp)
+    import json
+
+    for train_task in exp.trained_targets:
+        spec = json.loads(plan.target_params("tiny-mlm", "none", train_task, 0))
+        assert spec["data"][train_task]["train_languages"] == ["en"]
+    cfg = tiny()
+    cfg["train"]["target"]["defaults"]["regime"] = "multilingual"
+    spec = json.loads(Plan(Experiment(cfg)).target_params("tiny-mlm", "none", "syn_pos", 0))
+    assert spec["data"]["syn_pos"]["train_languages"] == ["en", "xa", "xb", "xc", "xd"]
+
+
+def test_params_are_canonical_and_exact():
+    plan = Plan(Experiment(tiny()))
+    a = plan.target_params("tiny-mlm", "syn_gram", "syn_pos", 0)
+    cfg = tiny()
+    cfg["train"]["target"]["defaults"] = dict(reversed(list(cfg["train"]["target"]["defaults"].items())))
+    assert Plan(Experiment(cfg)).target_params("tiny-mlm", "syn_gram", "syn_pos", 0) == a  # key order is irrelevant
+    cfg["train"]["target"]["tasks"]["syn_topic"] = {"lr": 1e-3}
+    assert Plan(Experiment(cfg)).target_params("tiny-mlm", "syn_gram", "syn_pos", 0) == a  # other task untouched
+
+
+def test_slug():
+    assert slug("FacebookAI/xlm-roberta-large") == "FacebookAI--xlm-roberta-large"
+    assert "/" not in slug("org/name with space")

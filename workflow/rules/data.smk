@@ -1,0 +1,43 @@
+# Data: the synthetic world of the tiny preset.  Local tasks are read where they are
+# ({root}/{task}/{split}/{lang}.jsonl); their files are declared inputs of the jobs that read them.
+
+
+rule synthesize_world:
+    output:
+        f"{OUT}/data/synthetic/world.json",
+    params:
+        spec=PLAN.synthesize_params(),
+    log:
+        f"{OUT}/logs/data/synthesize_world.log",
+    conda:
+        ENV_DATA
+    shell:
+        "{JOBS} synthesize --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+
+
+def _fetched_tasks():
+    names = {t.name for t in EXP.targets if t.source in ("hub", "release")}
+    for p in EXP.pipelines.values():
+        names |= {n for n in p.tasks if EXP.tasks[n].source in ("hub", "release")}
+    names |= {t.trainer for t in EXP.targets if t.trained and EXP.tasks[t.trainer].source in ("hub", "release")}
+    return sorted(names)
+
+
+rule fetch_dataset:
+    output:
+        f"{EXP.resources_dir}/data/{{task}}/manifest.json",
+    wildcard_constraints:
+        task=_alternatives(_fetched_tasks()),
+    params:
+        spec=lambda wc: PLAN.fetch_params(wc.task),
+    log:
+        f"{EXP.resources_dir}/logs/fetch_dataset/{{task}}.log",
+    conda:
+        ENV_DATA
+    shell:
+        "{JOBS} fetch-data --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+
+
+# Downloads run where the internet is: on a cluster's login node, not on compute nodes.
+localrules:
+    fetch_dataset,

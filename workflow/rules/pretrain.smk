@@ -1,0 +1,65 @@
+# Base encoders: downloaded from the Hub (login node), pretrained by masked-LM on the synthetic
+# corpus, or randomly initialised like another model (the control of the tiny preset).
+
+
+rule pretrain_mlm:
+    input:
+        world=PLAN.synthetic_world(),
+    output:
+        meta=f"{OUT}/models/{{model}}/base/checkpoint.json",
+        weights=f"{OUT}/models/{{model}}/base/model.safetensors",
+    wildcard_constraints:
+        model=model_alternatives("pretrain"),
+    params:
+        spec=lambda wc: PLAN.pretrain_params(wc.model),
+        corpus=lambda wc, input: os.path.join(os.path.dirname(input.world), "corpus"),
+    threads: workflow.cores
+    log:
+        f"{OUT}/logs/pretrain/{{model}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/pretrain/{{model}}.tsv"
+    conda:
+        ENV_TRAIN
+    shell:
+        "{JOBS} pretrain --params {params.spec:q} --corpus-dir {params.corpus:q} --threads {threads} "
+        "--out {output.meta:q} > {log:q} 2>&1"
+
+
+rule random_init:
+    input:
+        like=lambda wc: PLAN.base_encoder(EXP.models[wc.model].like),
+    output:
+        meta=f"{OUT}/models/{{model}}/base/checkpoint.json",
+        weights=f"{OUT}/models/{{model}}/base/model.safetensors",
+    wildcard_constraints:
+        model=model_alternatives("random"),
+    params:
+        spec='{"seed":0}',
+    log:
+        f"{OUT}/logs/pretrain/{{model}}.log",
+    conda:
+        ENV_TRAIN
+    shell:
+        "{JOBS} random-init --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
+
+
+HUB_MODELS = {os.path.basename(os.path.dirname(PLAN.base_encoder(m))): m for m, s in EXP.models.items() if s.source == "hub"}
+
+
+rule fetch_model:
+    output:
+        f"{EXP.resources_dir}/models/{{slug}}/checkpoint.json",
+    wildcard_constraints:
+        slug=_alternatives(HUB_MODELS),
+    params:
+        spec=lambda wc: canonical_json({"id": EXP.models[HUB_MODELS[wc.slug]].id, "revision": EXP.models[HUB_MODELS[wc.slug]].revision}),
+    log:
+        f"{EXP.resources_dir}/logs/fetch_model/{{slug}}.log",
+    conda:
+        ENV_DATA
+    shell:
+        "{JOBS} fetch-model --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+
+
+localrules:
+    fetch_model,

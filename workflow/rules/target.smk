@@ -1,0 +1,24 @@
+# Target fine-tuning on English training data (zero-shot regime) from the intermediate encoder,
+# with a fresh head.  Checkpoints are keyed by the training task: XQuAD and MLQA are both scored
+# from one SQuAD-trained model.
+
+
+rule train_target:
+    input:
+        unpack(lambda wc: PLAN.target_inputs(wc.model, wc.pipeline, wc.train_task, seed_of(wc))),
+    output:
+        meta=f"{OUT}/models/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}/checkpoint.json",
+        weights=f"{OUT}/models/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}/model.safetensors",
+        heads=f"{OUT}/models/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}/heads.safetensors",
+    params:
+        spec=lambda wc: PLAN.target_params(wc.model, wc.pipeline, wc.train_task, seed_of(wc)),
+    threads: 1
+    log:
+        f"{OUT}/logs/target/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/target/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}.tsv"
+    conda:
+        ENV_TRAIN
+    shell:
+        "{JOBS} train --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
+        "--threads {threads} > {log:q} 2>&1"
