@@ -93,7 +93,7 @@ def predict(model, task: Task, rows: list[dict], feats: list[dict], *, batch_siz
 
 def score(task: Task, rows: list[dict], preds: list, lang: str) -> tuple[dict, list[dict]]:
     """Metrics of one language (fractions in [0, 1]) and per-example records for the bootstrap."""
-    ids = [r["id"] for r in rows]
+    ids = [r.get("id", str(k)) for k, r in enumerate(rows)]
     if task.format == "classification":
         gold = [r["label"] for r in rows]
         per = [float(p == g) for p, g in zip(preds, gold)]

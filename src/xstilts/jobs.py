@@ -158,7 +158,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     from transformers import AutoTokenizer
 
     from .models import TaskModel, load_encoder, save_checkpoint
-    from .train import train as train_loop
+    from .train import set_seed, train as train_loop
 
     _threads(threads)
     init_dir = os.path.dirname(init)
@@ -173,6 +173,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
         task_hp = {**hp, **params["task_hparams"].get(t.name, {})}
         data.append(_task_data(t, params["data"][t.name], task_hp, tokenizer, CACHE_DIR, params["on_bad_row"], stats))
     tasks = [d.task for d in data]
+    set_seed(params["seed"])  # the fresh heads' initialisation belongs to the seed
     model = TaskModel(encoder, tasks, pooling=params["model"]["pooling"], dropout=hp["dropout"] or 0.0)
     result = train_loop(model, data, hp, seed=params["seed"], pad_id=tokenizer.pad_token_id)
     meta = {

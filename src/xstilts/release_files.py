@@ -132,8 +132,13 @@ def _read_cosmosqa_url(url: str, labelled: bool, cache_dir: str | os.PathLike | 
             columns = _COSMOSQA_COLUMNS + (("label",) if labelled else ())
             features = datasets.Features({col: datasets.Value("string") for col in columns})
             ds = datasets.load_dataset(
-                "csv", data_files=url, split="train", cache_dir=cache_dir, features=features,
-                keep_default_na=False, na_filter=False,
+                "csv",
+                data_files=url,
+                split="train",
+                cache_dir=cache_dir,
+                features=features,
+                keep_default_na=False,
+                na_filter=False,
             )
     except Exception as exc:
         raise DataError(
@@ -208,11 +213,13 @@ def _read_auto_file(path: Path) -> list[dict]:
             count += 1
             sentence_id = pending_id or f"{path.stem}.{count}"
             pending_id = None
-            rows.append({
-                "id": sentence_id,
-                "tokens": [leaf[3] for leaf in leaves],
-                "tags": [leaf[0] for leaf in leaves],
-            })
+            rows.append(
+                {
+                    "id": sentence_id,
+                    "tokens": [leaf[3] for leaf in leaves],
+                    "tags": [leaf[0] for leaf in leaves],
+                }
+            )
     return rows
 
 
@@ -272,9 +279,7 @@ def read_bucc(root: str | os.PathLike, lang: str, split: str):
     if lang not in _BUCC_LANGUAGES:
         raise ConfigError(f"BUCC 2018 has no language {lang!r}; it has {', '.join(_BUCC_LANGUAGES)}.")
     if split not in BUCC_SPLITS:
-        raise ConfigError(
-            f"BUCC 2018 has no split {split!r}; use sample (XTREME dev), training (XTREME test) or test."
-        )
+        raise ConfigError(f"BUCC 2018 has no split {split!r}; use sample (XTREME dev), training (XTREME test) or test.")
     root = Path(root)
     directory = _bucc_dir(root, lang, split)
     prefix = f"{lang}-en.{split}"
@@ -311,28 +316,35 @@ def read_bucc(root: str | os.PathLike, lang: str, split: str):
 
 def prepare_release_task(
     task: str,
-    out_root: str | os.PathLike,
     path: str | os.PathLike,
+    out_root: str | os.PathLike,
     *,
+    languages: Iterable[str] | None = None,
     splits: Iterable[str] | None = None,
     max_rows: int | None = None,
     on_bad_row: str = "error",
 ) -> dict:
-    """Convert a release-file task (cosmosqa, ccg) into ``{out_root}/{task}/{split}/en.jsonl``.
+    """Convert a release-file task into ``{out_root}/{task}/{split}/{lang}.jsonl`` plus a manifest.
 
-    Rows are validated like Hub rows; ``on_bad_row="skip"`` skips and counts bad ones in the
-    manifest.  BUCC is mined from whole corpora rather than stored as pairs: use :func:`read_bucc`.
+    ``path`` is the task's release directory (the config's ``root``).  Cosmos QA and CCGbank rows
+    are validated like Hub rows; ``on_bad_row="skip"`` skips and counts bad ones in the manifest.
+    BUCC is mined from whole corpora rather than stored as pairs: its release files are checked
+    with :func:`read_bucc` and described in the manifest (sentence and gold-pair counts per split
+    and language), and evaluation reads them with :func:`read_bucc` and :data:`XTREME_BUCC_SPLITS`.
     """
     entry = HUB_DATASETS.get(task)
     if not isinstance(entry, ReleaseOnly):
         raise ConfigError(f"Task {task!r} is not a release-file task; use xstilts.hub.prepare_hub_task for it.")
-    if task == "bucc":
-        raise DataError(
-            "BUCC 2018 is bitext mining over whole corpora, not a file of sentence pairs, so it is not converted "
-            "to JSONL; read it with xstilts.release_files.read_bucc."
-        )
     if on_bad_row not in ("error", "skip"):
         raise ConfigError(f"on_bad_row must be 'error' or 'skip', not {on_bad_row!r}.")
+    if path is None:
+        raise ConfigError(f"Task {task!r} reads release files and needs 'root' (their directory) in the config.")
+    if isinstance(languages, str):
+        languages = [languages]
+    langs = list(entry.languages) if languages is None else list(dict.fromkeys(languages))
+    unknown = [lang for lang in langs if lang not in entry.languages]
+    if unknown:
+        raise ConfigError(f"Task {task!r} has no language {', '.join(map(repr, unknown))}; it has {', '.join(entry.languages)}.")
     default = [s for s in entry.splits if not (task == "cosmosqa" and s == "test")]
     wanted = list(default if splits is None else ([splits] if isinstance(splits, str) else splits))
     for split in wanted:
@@ -340,36 +352,7 @@ def prepare_release_task(
             raise ConfigError(f"Task {task!r} has no split {split!r}; it has {', '.join(entry.splits)}.")
         if task == "cosmosqa" and split == "test":
             raise ConfigError("Cosmos QA test labels are hidden, so only train and validation can be prepared.")
-    lang = "en"
     out_dir = Path(out_root) / task
-    row_counts: dict[str, dict[str, int]] = {}
-    skipped: dict[str, dict[str, int]] = {}
-    examples: list[str] = []
-    files: dict[str, dict[str, str]] = {}
-    for split in wanted:
-        rows = read_cosmosqa(path, split) if task == "cosmosqa" else read_ccgbank(path, split)
-        if max_rows is not None:
-            rows = rows[:max_rows]
-        good, seen, n_skipped = [], set(), 0
-        for i, row in enumerate(rows):
-            where = f"{task} {split} release row {i} (id {row.get('id')})"
-            try:
-                validate_row(row, entry.format, entry.labels, where)
-                if row["id"] in seen:
-                    raise DataError(f"{where}: duplicate id {row['id']!r}")
-            except DataError as exc:
-                if on_bad_row == "error":
-                    raise
-                n_skipped += 1
-                if len(examples) < 20:
-                    examples.append(str(exc))
-                continue
-            seen.add(row["id"])
-            good.append(row)
-        written = write_jsonl_atomic(out_dir / split / f"{lang}.jsonl", good)
-        row_counts[split] = {lang: written}
-        skipped[split] = {lang: n_skipped}
-        files[split] = {lang: f"{split}/{lang}.jsonl"}
     manifest: dict[str, Any] = {
         "task": task,
         "format": entry.format,
@@ -377,15 +360,67 @@ def prepare_release_task(
         "source": "release",
         "path": str(path),
         "reader": entry.reader,
-        "languages": [lang],
+        "languages": langs,
         "splits": {split: entry.splits[split] for split in wanted},
-        "eval_split": {lang: entry.eval_split},
-        "files": files,
-        "row_counts": row_counts,
-        "skipped_rows": skipped,
-        "skipped_examples": examples,
+        "eval_split": {lang: entry.eval_split for lang in langs},
         "on_bad_row": on_bad_row,
         "max_rows": max_rows,
     }
+    if task == "bucc":
+        counts: dict[str, dict[str, dict]] = {}
+        for split in wanted:
+            for lang in langs:
+                src_ids, _, tgt_ids, _, gold = read_bucc(path, lang, entry.splits[split])
+                counts.setdefault(split, {})[lang] = {
+                    "source_sentences": len(src_ids),
+                    "target_sentences": len(tgt_ids),
+                    "gold_pairs": len(gold),
+                }
+        manifest.update(
+            {
+                "mining": True,
+                "files": {},
+                "row_counts": counts,
+                "note": "BUCC is read from the release files with read_bucc(root, lang, XTREME_BUCC_SPLITS[split])",
+            }
+        )
+        write_json_atomic(out_dir / "manifest.json", manifest)
+        return manifest
+
+    row_counts: dict[str, dict[str, int]] = {}
+    skipped: dict[str, dict[str, int]] = {}
+    examples: list[str] = []
+    files: dict[str, dict[str, str]] = {}
+    for lang in langs:
+        for split in wanted:
+            rows = read_cosmosqa(path, split) if task == "cosmosqa" else read_ccgbank(path, split)
+            if max_rows is not None:
+                rows = rows[:max_rows]
+            good, seen, n_skipped = [], set(), 0
+            for i, row in enumerate(rows):
+                where = f"{task} {split} release row {i} (id {row.get('id')})"
+                try:
+                    validate_row(row, entry.format, entry.labels, where)
+                    if row["id"] in seen:
+                        raise DataError(f"{where}: duplicate id {row['id']!r}")
+                except DataError as exc:
+                    if on_bad_row == "error":
+                        raise
+                    n_skipped += 1
+                    if len(examples) < 20:
+                        examples.append(str(exc))
+                    continue
+                seen.add(row["id"])
+                good.append(row)
+            if not good:
+                raise DataError(
+                    f"Task {task!r} split {split!r} has no valid rows in the release files under {path}; "
+                    f"check the path in the config."
+                )
+            written = write_jsonl_atomic(out_dir / split / f"{lang}.jsonl", good)
+            row_counts.setdefault(split, {})[lang] = written
+            skipped.setdefault(split, {})[lang] = n_skipped
+            files.setdefault(split, {})[lang] = f"{split}/{lang}.jsonl"
+    manifest.update({"files": files, "row_counts": row_counts, "skipped_rows": skipped, "skipped_examples": examples})
     write_json_atomic(out_dir / "manifest.json", manifest)
     return manifest

@@ -161,6 +161,7 @@ _ADVS = {  # adverb -> tenses it goes with
     "quietly": "past pres fut", "happily": "past pres fut", "yesterday": "past",
     "tomorrow": "fut", "now": "pres", "today": "past pres fut",
 }
+_TIME_ADVS = ("again", "yesterday", "tomorrow", "now", "today")  # the ones a copular clause takes
 _CCONJ = ("and", "but")
 _SCONJ = ("because", "while", "when", "after", "before", "although")
 _WH = {"what": "PRON", "who": "PRON", "where": "ADV"}
@@ -413,7 +414,8 @@ class _Grammar:
                 pcls = "place" if rng.random() < 0.75 else _pick(rng, TOPIC_LABELS)
                 c["pp"] = dict(prep=_pick(rng, _PREPS_ADJ), np=self.np(rng, pcls, anchors=anchors, p_pp=0))
         if p_adv and rng.random() < p_adv:
-            c["adv"] = _pick(rng, [a for a, t in _ADVS.items() if tense in t.split()])
+            options = [a for a, t in _ADVS.items() if tense in t.split() and (kind != "cop" or a in _TIME_ADVS)]
+            c["adv"] = _pick(rng, options)
         if p_sub and rng.random() < p_sub:
             conj = _pick(rng, _CCONJ + _SCONJ)
             c["sub"] = (conj, self.clause(rng, anchors=anchors, pronouns=pronouns, p_sub=0, p_cop=p_cop,

@@ -1,0 +1,294 @@
+"""Loaders, features, heads, checkpoints, the training loop and the report, without Snakemake."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import write_jsonl
+from xstilts.data import read_rows
+from xstilts.errors import CheckpointError, DataError
+from xstilts.evaluate import predict, score
+from xstilts.features import IGNORE, collate, encode, length_grouped_batches
+from xstilts.models import TaskModel, load_encoder, load_task_model, save_checkpoint
+from xstilts.report import collect, transfer_matrix, write_figure, write_tables
+from xstilts.tasks import NLI_LABELS, Task
+from xstilts.train import TaskData, set_seed, train
+from xstilts.utils import atomic_path
+
+CLS = Task("toy_cls", "classification", "accuracy", ("en",), labels=NLI_LABELS, pair=True)
+MC = Task("toy_mc", "multiple_choice", "accuracy")
+QA = Task("toy_qa", "span_qa", "squad")
+TAG = Task("toy_tag", "tagging", "seqeval", labels=("DET", "NOUN", "VERB", "ADJ", "PUNCT", "O"))
+RET = Task("toy_ret", "retrieval", "retrieval_accuracy")
+
+
+# ----------------------------------------------------------------------------- loaders
+
+
+def test_read_rows_validates_and_names_file_and_line(tmp_path):
+    good = {"id": "1", "text_a": "a dog", "text_b": "an animal", "label": "entailment"}
+    path = write_jsonl(tmp_path / "toy_cls/train/en.jsonl", [good, {**good, "id": "2", "label": "maybe"}])
+    with pytest.raises(DataError, match=r"toy_cls/train/en.jsonl, line 2: label 'maybe' is not in the label set"):
+        read_rows(path, CLS)
+    stats = {}
+    assert [r["id"] for r in read_rows(path, CLS, on_bad_row="skip", stats=stats)] == ["1"]
+    assert stats[path] == {"rows": 1, "skipped": 1}
+
+
+@pytest.mark.parametrize(
+    "task, row, message",
+    [
+        (CLS, {"text_a": " ", "text_b": "x", "label": "neutral"}, "field 'text_a' must be a non-empty string"),
+        (QA, {"context": "the cat sat", "question": "who?", "answers": {"text": ["cat"], "answer_start": [5]}},
+         "answer 'cat' does not occur in the context at offset 5"),
+        (TAG, {"tokens": ["the", "dog"], "tags": ["DET"]}, "2 tokens but 1 tags"),
+        (MC, {"context": "c", "question": "q", "choices": ["a", "b"], "label": 2}, "label 2 is not an index into its 2 choices"),
+        (RET, {"source": "hallo", "target": ""}, "field 'target' must be a non-empty string"),
+    ],
+)
+def test_bad_rows_stop_with_the_file_and_row(tmp_path, task, row, message):
+    path = write_jsonl(tmp_path / f"{task.name}/test/de.jsonl", [row])
+    with pytest.raises(DataError) as err:
+        read_rows(path, task)
+    assert message in str(err.value) and "de.jsonl, line 1" in str(err.value)
+
+
+def test_missing_data_file_is_named(tmp_path):
+    with pytest.raises(DataError, match="data file '.*nowhere.jsonl' does not exist"):
+        read_rows(tmp_path / "nowhere.jsonl", CLS)
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "metrics.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp, open(tmp, "w") as f:
+            f.write("{half")
+            raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- features
+
+
+def test_tagging_labels_first_piece_with_characters(tiny_encoder_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    row = {"tokens": ["the", "doggies", "eat", "."], "tags": ["DET", "NOUN", "VERB", "PUNCT"]}
+    (f,) = encode([row], TAG, tok, max_length=32)
+    labelled = [(p, lab) for p, lab in enumerate(f["labels"]) if lab != IGNORE]
+    assert [TAG.labels[lab] for _, lab in labelled] == row["tags"]  # one label per word, in order
+    assert [p for p, _ in labelled] == f["word_positions"]
+    assert f["word_positions"][0] == 1  # after [CLS]
+
+
+def test_tagging_skips_bare_sentencepiece_marker():
+    """A CJK word split as '▁' + characters is labelled on its characters (e5 / XLM-R tokenizers)."""
+    from xstilts.features import _first_piece_of_words
+
+    class Tok:
+        def convert_ids_to_tokens(self, ids):
+            return ["<s>", "▁", "東京", "▁日本", "</s>"]
+
+    assert _first_piece_of_words(Tok(), [0, 1, 2, 3, 4], [None, 0, 0, 1, None]) == {0: 2, 1: 3}
+
+
+def test_span_qa_windows_map_answers_back_to_characters(tiny_encoder_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    context = " ".join(["the dog eats the red apple ."] * 6) + " the cat sees the big house ."
+    start = context.index("big house")
+    row = {"id": "q", "context": context, "question": "what does the cat see ?",
+           "answers": {"text": ["big house"], "answer_start": [start]}}  # fmt: skip
+    feats = encode([row], QA, tok, max_length=32, doc_stride=8)
+    assert len(feats) > 1  # several windows
+    hits = [f for f in feats if f["start"] > 0]
+    assert hits, "the window holding the answer marks it"
+    for f in hits:
+        s, e = f["offsets"][f["start"]][0], f["offsets"][f["end"]][1]
+        assert context[s:e] == "big house"
+    assert all(f["start"] == f["end"] == 0 for f in feats if f not in hits)
+
+
+def test_length_grouped_batches_cover_every_index_once_and_group_lengths():
+    lengths = np.random.default_rng(0).integers(5, 200, size=1000)
+    batches = length_grouped_batches(lengths, 16, shuffle=True, seed=3)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(1000))
+    assert batches == length_grouped_batches(lengths, 16, shuffle=True, seed=3)
+    assert batches != length_grouped_batches(lengths, 16, shuffle=True, seed=4)
+    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
+    random_spread = np.mean([np.ptp(lengths[i : i + 16]) for i in range(0, 1000, 16)])
+    assert spread < random_spread / 5  # far less padding than random batches
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    assert padded < 1.1 * lengths.sum()
+
+
+def test_collate_pads_dynamically():
+    feats = [{"input_ids": [1, 2, 3], "label": 0}, {"input_ids": [1, 2], "label": 2}]
+    b = collate(feats, "classification", pad_id=0)
+    assert b["input_ids"].tolist() == [[1, 2, 3], [1, 2, 0]]
+    assert b["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    mc = collate([{"choices": [[1, 2], [1, 2, 3, 4]], "label": 1}], "multiple_choice", pad_id=0)
+    assert mc["input_ids"].shape == (1, 2, 4) and mc["choice_mask"].tolist() == [[True, True]]
+
+
+# ----------------------------------------------------------------------------- heads and checkpoints
+
+
+@pytest.mark.parametrize("task", [CLS, MC, QA, TAG], ids=lambda t: t.format)
+def test_each_head_gives_a_loss_that_trains(tiny_encoder_dir, task):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    rows = {
+        "classification": [{"text_a": "the dog eats", "text_b": "a cat", "label": "neutral"}],
+        "multiple_choice": [{"context": "the dog", "question": "eats?", "choices": ["apple", "house", "river"], "label": 0}],
+        "span_qa": [{"context": "the dog eats the red apple .", "question": "what ?", "answers": {"text": ["red apple"], "answer_start": [17]}}],
+        "tagging": [{"tokens": ["the", "dog", "eats"], "tags": ["DET", "NOUN", "VERB"]}],
+    }[task.format] * 4
+    feats = encode(rows, task, tok, max_length=32, doc_stride=8)
+    model = TaskModel(load_encoder(tiny_encoder_dir), [task], dropout=0.0)
+    batch = collate(feats, task.format, tok.pad_token_id)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(15):
+        loss, _ = model(task.name, batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    preds = predict(model, task, rows, feats, batch_size=2, pad_id=tok.pad_token_id)
+    result, records = score(task, rows, preds, "en")
+    assert result[task.main_metric] == pytest.approx(1.0)
+    assert len(records) == len(rows)
+
+
+def test_loading_an_encoder_with_missing_weights_fails_loudly(tiny_encoder_dir, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in Path(tiny_encoder_dir).iterdir():
+        if f.is_file():
+            (broken / f.name).write_bytes(f.read_bytes())
+    state = load_file(broken / "model.safetensors")
+    victim = next(k for k in state if "encoder.layer.1" in k)
+    del state[victim]
+    save_file(state, broken / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(CheckpointError, match="do not match its architecture.*encoder.layer.1"):
+        load_encoder(str(broken))
+    load_encoder(tiny_encoder_dir)  # a missing pooler alone is fine
+
+
+def test_unreachable_model_is_named(tmp_path):
+    with pytest.raises(CheckpointError, match="model '.*no-such-model' could not be loaded"):
+        load_encoder(str(tmp_path / "no-such-model"))
+
+
+def test_checkpoint_round_trip_and_bf16(tiny_encoder_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    model = TaskModel(load_encoder(tiny_encoder_dir), [CLS])
+    meta = {"tasks": {"toy_cls": {"labels": list(NLI_LABELS)}}, "pooling": "cls"}
+    save_checkpoint(tmp_path / "ck", model, tok, meta)
+    assert {"checkpoint.json", "model.safetensors", "heads.safetensors", "config.json"} <= set(os.listdir(tmp_path / "ck"))
+    loaded = load_task_model(str(tmp_path / "ck"), {"toy_cls": CLS})
+    for (k, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), k
+    save_checkpoint(tmp_path / "bf", model, tok, meta, dtype="bfloat16")
+    assert os.path.getsize(tmp_path / "bf/model.safetensors") < 0.6 * os.path.getsize(tmp_path / "ck/model.safetensors")
+    (tmp_path / "ck/checkpoint.json").unlink()
+    with pytest.raises(CheckpointError, match="not a finished checkpoint"):
+        load_task_model(str(tmp_path / "ck"), {"toy_cls": CLS})
+
+
+# ----------------------------------------------------------------------------- training loop
+
+HP = {"lr": 5e-3, "weight_decay": 0.01, "warmup_ratio": 0.1, "epochs": 3, "max_steps": None, "batch_size": 4,
+      "grad_accum": 2, "max_grad_norm": 1.0, "eval_every": 3, "patience": None, "freeze_embeddings": False,
+      "precision": "fp32", "gradient_checkpointing": False, "max_answer_length": 30, "dropout": 0.1}  # fmt: skip
+
+
+def _toy_multitask(tok):
+    cls_rows = [{"text_a": w, "text_b": "the dog", "label": NLI_LABELS[i % 3]} for i, w in enumerate(["a", "the", "red"] * 6)]
+    tag_rows = [{"tokens": ["the", "dog", "eats"], "tags": ["DET", "NOUN", "VERB"]}] * 12
+    d1 = TaskData(CLS, encode(cls_rows, CLS, tok, max_length=16), cls_rows[:6], encode(cls_rows[:6], CLS, tok, max_length=16))
+    d2 = TaskData(TAG, encode(tag_rows, TAG, tok, max_length=16), tag_rows[:4], encode(tag_rows[:4], TAG, tok, max_length=16))
+    return [d1, d2]
+
+
+def test_training_is_deterministic_and_multitask(tiny_encoder_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    results, weights = [], []
+    for _ in range(2):
+        data = _toy_multitask(tok)
+        set_seed(7)
+        model = TaskModel(load_encoder(tiny_encoder_dir), [d.task for d in data])
+        results.append(train(model, data, HP, seed=7, pad_id=tok.pad_token_id, progress=False))
+        weights.append({k: v.clone() for k, v in model.state_dict().items()})
+    a, b = results
+    # 18 + 12 examples in batches of 4 -> 5 + 3 micro-batches, accumulation 2 -> 4 steps/epoch, 3 epochs
+    assert a["steps"] == 12 and [h["step"] for h in a["history"]] == [3, 6, 9, 12]
+    assert set(a["best_validation_tasks"]) == {"toy_cls", "toy_tag"}
+    assert [h["score"] for h in a["history"]] == [h["score"] for h in b["history"]]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_max_steps_and_patience(tiny_encoder_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    data = _toy_multitask(tok)
+    model = TaskModel(load_encoder(tiny_encoder_dir), [d.task for d in data])
+    r = train(model, data, {**HP, "max_steps": 5, "eval_every": 1, "lr": 0.0}, seed=0, pad_id=tok.pad_token_id, progress=False)
+    assert r["steps"] <= 5
+    model = TaskModel(load_encoder(tiny_encoder_dir), [d.task for d in data])
+    r = train(model, data, {**HP, "epochs": 50, "eval_every": 1, "lr": 1e-9, "patience": 2}, seed=0, pad_id=tok.pad_token_id, progress=False)
+    assert r["steps"] == 3  # lr ~0: no improvement after the first validation -> stop after 2 more
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _metrics_file(tmp_path, model, pipeline, seed, per_lang):
+    m = {"model": model, "pipeline": pipeline, "train_task": "t", "seed": seed,
+         "benchmarks": {"pos": {"split": "test", "main_metric": "f1",
+                                "languages": {l: {"f1": v, "token_accuracy": v / 2, "n": 10} for l, v in per_lang.items()}}}}  # fmt: skip
+    path = tmp_path / f"{model}-{pipeline}-{seed}.json"
+    path.write_text(json.dumps(m))
+    return str(path)
+
+
+def test_transfer_matrix_is_mean_over_seeds_of_mean_over_languages(tmp_path):
+    files = [
+        _metrics_file(tmp_path, "m", "none", 0, {"en": 0.9, "de": 0.5}),  # mean 0.7
+        _metrics_file(tmp_path, "m", "none", 1, {"en": 0.8, "de": 0.4}),  # mean 0.6 -> cell 0.65
+        _metrics_file(tmp_path, "m", "mnli", 0, {"en": 0.9, "de": 0.7}),  # 0.8
+        _metrics_file(tmp_path, "m", "mnli", 1, {"en": 1.0, "de": 0.8}),  # 0.9 -> cell 0.85, diff +0.20
+    ]
+    long = collect(files)
+    assert len(long) == 16 and set(long.columns) >= {"model", "pipeline", "target", "seed", "language", "metric", "value"}
+    cells, diffs = transfer_matrix(long)
+    assert list(cells.index) == [("m", "none"), ("m", "mnli")]
+    assert cells.loc[("m", "none"), "pos"] == pytest.approx(0.65)
+    assert cells.loc[("m", "mnli"), "pos"] == pytest.approx(0.85)
+    assert diffs.loc[("m", "mnli"), "pos"] == pytest.approx(0.20)
+    write_tables(long, str(tmp_path / "tm"), digits=1, scale=100)
+    md = (tmp_path / "tm.md").read_text()
+    assert "85.0 (+20.0)" in md and "65.0" in md and "2 seed(s)" in md
+    assert "\\toprule" in (tmp_path / "tm.tex").read_text()
+    csv = pd.read_csv(tmp_path / "tm.csv")
+    assert csv.loc[csv.pipeline == "mnli", "pos_diff"].item() == pytest.approx(0.2)
+    write_figure(long, str(tmp_path / "tm.png"), width=4)
+    assert (tmp_path / "tm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
