@@ -24,21 +24,6 @@ except XstiltsError as e:
     sys.exit(f"xstilts: {e}")
 PLAN = Plan(EXP)
 OUT = EXP.out
-os.environ.setdefault("XSTILTS_CACHE_DIR", EXP.cache_dir)
-
-
-def _alternatives(names):
-    import re
-
-    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
-
-
-wildcard_constraints:
-    model=_alternatives(EXP.models),
-    pipeline=_alternatives(EXP.pipelines),
-    train_task=_alternatives(EXP.trained_targets),
-    seed=r"\d+",
-    seedtag=r"base|seed\d+",
 
 
 include: "workflow/rules/common.smk"

@@ -27,9 +27,14 @@ log = logging.getLogger("xstilts.jobs")
 CACHE_DIR = os.environ.get("XSTILTS_CACHE_DIR")
 
 
-def task_to_dict(task: Task) -> dict:
+def task_to_dict(task: Task, *, training: bool = False) -> dict:
+    """The fields of a task a job depends on.  For training jobs, not where or in which languages
+    the task is evaluated (adding an evaluation language must not retrain anything)."""
     d = dataclasses.asdict(task)
-    for key in ("hub", "description", "category", "source", "root"):
+    drop = ["hub", "description", "category", "source", "root"]
+    if training:
+        drop += ["languages", "eval_split", "train_task"]
+    for key in drop:
         d.pop(key, None)
     return d
 

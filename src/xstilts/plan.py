@@ -7,6 +7,8 @@ canonical JSON: Snakemake reruns a job when its params text changes and only the
 
 from __future__ import annotations
 
+import os
+
 from .config import FEATURE_KEYS, Experiment, canonical_json
 from .jobs import task_to_dict
 from .tasks import Task
@@ -59,7 +61,9 @@ class Plan:
     def data_inputs(self, task: Task, split: str, languages) -> list[str]:
         """Declared input files for reading ``split`` of a task in ``languages``."""
         if task.source == "local":
-            return [f"{self.data_root(task)}/{task.name}/{split}/{lang}.jsonl" for lang in languages]
+            files = [f"{self.data_root(task)}/{task.name}/{split}/{lang}.jsonl" for lang in languages]
+            # model selection uses English validation data when the task has it
+            return [f for f in files if split != "validation" or os.path.exists(f)]
         if task.source == "synthetic":
             return [self.synthetic_world()]
         return [f"{self.exp.resources_dir}/data/{task.name}/manifest.json"]
@@ -121,7 +125,7 @@ class Plan:
         return canonical_json({
             "phase": "intermediate",
             "pipeline": {"name": pipeline, "kind": p.kind, "stage": stage.name},
-            "tasks": [task_to_dict(t) for t in tasks],
+            "tasks": [task_to_dict(t, training=True) for t in tasks],
             "hparams": hp,
             "task_hparams": task_hp,
             "data": data,
@@ -153,7 +157,7 @@ class Plan:
         hp = exp.hparams("target", train_task)
         return canonical_json({
             "phase": "target",
-            "tasks": [task_to_dict(t)],
+            "tasks": [task_to_dict(t, training=True)],
             "hparams": hp,
             "task_hparams": {},
             "data": {t.name: self._train_spec(t, self.target_train_languages(train_task), hp["max_train_examples"])},

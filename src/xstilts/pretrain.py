@@ -54,14 +54,31 @@ def train_tokenizer(corpus_files, out_dir, vocab_size: int = 4000):
     files = [str(f) for f in corpus_files]
     if not files:
         raise ValueError("train_tokenizer needs at least one corpus file")
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", continuing_subword_prefix="##", max_input_chars_per_word=100))
-    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=True, lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=True, lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    # The trainer numbers continuing-subword pieces ("##x") in hash-map order, and merge ties are
+    # broken by those numbers, so a plain run is not reproducible (huggingface/tokenizers#1794).
+    # Registering every "##<char>" of the corpus up front fixes their ids: training becomes
+    # deterministic.  They are ordinary vocabulary entries of the final tokenizer, not specials.
+    alphabet = set()
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                alphabet.update(c for c in normalizer.normalize_str(line) if not c.isspace())
+    pieces = [f"##{c}" for c in sorted(alphabet)]
+    trainee = Tokenizer(models.WordPiece(unk_token="[UNK]", continuing_subword_prefix="##", max_input_chars_per_word=100))
+    trainee.normalizer = normalizer
+    trainee.pre_tokenizer = pre_tokenizer
     trainer = trainers.WordPieceTrainer(
-        vocab_size=int(vocab_size), min_frequency=2, special_tokens=SPECIAL_TOKENS,
+        vocab_size=int(vocab_size), min_frequency=2, special_tokens=SPECIAL_TOKENS + pieces,
         continuing_subword_prefix="##", show_progress=False,
     )  # fmt: skip
-    tok.train(files, trainer)
+    trainee.train(files, trainer)
+    vocab = trainee.get_vocab()
+    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]", continuing_subword_prefix="##", max_input_chars_per_word=100))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
+    tok.add_special_tokens(SPECIAL_TOKENS)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

@@ -1,12 +1,32 @@
+import re
+import shlex
+
 # Shared settings of the rules.  Jobs run `python -m xstilts.jobs COMMAND --params JSON ...`;
 # params hold exactly the settings a job uses (canonical JSON, so key order never triggers a
 # rerun).  Library code under src/ is not tracked by Snakemake: after editing it, force the jobs
 # it affects with `--forcerun RULE` (every metrics file records the code version that made it).
 
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")) if p
+# Jobs import the package from this checkout's src/ (also when it is not pip-installed, as in a
+# conda environment built by --software-deployment-method conda); the tokenisation cache location
+# is an environment variable, not a param, so moving the cache never reruns a job.
+shell.prefix(
+    f"export PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))}${{{{PYTHONPATH:+:$PYTHONPATH}}}} "
+    f"XSTILTS_CACHE_DIR={shlex.quote(EXP.cache_dir)}; "
 )
-JOBS = "python -m xstilts.jobs"
+
+
+def _alternatives(names):
+    """A wildcard constraint matching exactly these names (never a slash)."""
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
+
+
+wildcard_constraints:
+    model=_alternatives(EXP.models),
+    pipeline=_alternatives(EXP.pipelines),
+    train_task=_alternatives(EXP.trained_targets),
+    seed=r"\d+",
+    seedtag=r"base|seed\d+",
+
 ENV_TRAIN = "../../envs/train.yaml"
 ENV_DATA = "../../envs/data.yaml"
 ENV_REPORT = "../../envs/report.yaml"
@@ -22,3 +42,19 @@ def trained_pipelines():
 
 def seed_of(wildcards):
     return int(wildcards.seed)
+
+
+def retrieval_seed(wc):
+    return 0 if wc.seedtag == "base" else int(wc.seedtag[4:])
+
+
+def fetched_tasks():
+    """Tasks whose data a fetch_dataset job prepares (Hub datasets and release files)."""
+    names = {t.name for t in EXP.targets if t.source in ("hub", "release")}
+    for p in EXP.pipelines.values():
+        names |= {n for n in p.tasks if EXP.tasks[n].source in ("hub", "release")}
+    names |= {t.trainer for t in EXP.targets if t.trained and EXP.tasks[t.trainer].source in ("hub", "release")}
+    return sorted(names)
+
+
+HUB_MODELS = {os.path.basename(os.path.dirname(PLAN.base_encoder(m))): m for m, s in EXP.models.items() if s.source == "hub"}

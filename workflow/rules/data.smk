@@ -12,22 +12,14 @@ rule synthesize_world:
     conda:
         ENV_DATA
     shell:
-        "{JOBS} synthesize --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
-
-
-def _fetched_tasks():
-    names = {t.name for t in EXP.targets if t.source in ("hub", "release")}
-    for p in EXP.pipelines.values():
-        names |= {n for n in p.tasks if EXP.tasks[n].source in ("hub", "release")}
-    names |= {t.trainer for t in EXP.targets if t.trained and EXP.tasks[t.trainer].source in ("hub", "release")}
-    return sorted(names)
+        "python -m xstilts.jobs synthesize --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule fetch_dataset:
     output:
         f"{EXP.resources_dir}/data/{{task}}/manifest.json",
     wildcard_constraints:
-        task=_alternatives(_fetched_tasks()),
+        task=_alternatives(fetched_tasks()),
     params:
         spec=lambda wc: PLAN.fetch_params(wc.task),
     log:
@@ -35,7 +27,7 @@ rule fetch_dataset:
     conda:
         ENV_DATA
     shell:
-        "{JOBS} fetch-data --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+        "python -m xstilts.jobs fetch-data --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 # Downloads run where the internet is: on a cluster's login node, not on compute nodes.

@@ -19,17 +19,13 @@ rule evaluate_target:
     conda:
         ENV_TRAIN
     shell:
-        "{JOBS} evaluate --params {params.spec:q} --checkpoint {input.checkpoint:q} --out {output.metrics:q} "
+        "python -m xstilts.jobs evaluate --params {params.spec:q} --checkpoint {input.checkpoint:q} --out {output.metrics:q} "
         "--predictions {output.predictions:q} --threads {threads} > {log:q} 2>&1"
-
-
-def _retrieval_seed(wc):
-    return 0 if wc.seedtag == "base" else int(wc.seedtag[4:])
 
 
 rule evaluate_retrieval:
     input:
-        unpack(lambda wc: PLAN.retrieval_inputs(wc.model, wc.pipeline, _retrieval_seed(wc))),
+        unpack(lambda wc: PLAN.retrieval_inputs(wc.model, wc.pipeline, retrieval_seed(wc))),
     output:
         metrics=f"{OUT}/metrics/{{model}}/{{pipeline}}/retrieval/{{seedtag}}.json",
         predictions=f"{OUT}/predictions/{{model}}/{{pipeline}}/retrieval/{{seedtag}}.jsonl.gz",
@@ -43,5 +39,5 @@ rule evaluate_retrieval:
     conda:
         ENV_TRAIN
     shell:
-        "{JOBS} retrieval --params {params.spec:q} --encoder {input.encoder:q} --out {output.metrics:q} "
+        "python -m xstilts.jobs retrieval --params {params.spec:q} --encoder {input.encoder:q} --out {output.metrics:q} "
         "--predictions {output.predictions:q} --threads {threads} > {log:q} 2>&1"

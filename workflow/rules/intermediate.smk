@@ -20,5 +20,5 @@ rule train_intermediate:
     conda:
         ENV_TRAIN
     shell:
-        "{JOBS} train --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
+        "python -m xstilts.jobs train --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
         "--threads {threads} > {log:q} 2>&1"

@@ -21,7 +21,7 @@ rule pretrain_mlm:
     conda:
         ENV_TRAIN
     shell:
-        "{JOBS} pretrain --params {params.spec:q} --corpus-dir {params.corpus:q} --threads {threads} "
+        "python -m xstilts.jobs pretrain --params {params.spec:q} --corpus-dir {params.corpus:q} --threads {threads} "
         "--out {output.meta:q} > {log:q} 2>&1"
 
 
@@ -40,10 +40,7 @@ rule random_init:
     conda:
         ENV_TRAIN
     shell:
-        "{JOBS} random-init --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
-
-
-HUB_MODELS = {os.path.basename(os.path.dirname(PLAN.base_encoder(m))): m for m, s in EXP.models.items() if s.source == "hub"}
+        "python -m xstilts.jobs random-init --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
 
 
 rule fetch_model:
@@ -58,7 +55,7 @@ rule fetch_model:
     conda:
         ENV_DATA
     shell:
-        "{JOBS} fetch-model --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+        "python -m xstilts.jobs fetch-model --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 localrules:

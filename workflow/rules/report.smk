@@ -32,7 +32,7 @@ rule transfer_matrix_table:
         tex=f"{TABLES}/transfer_matrix.tex",
     params:
         spec=canonical_json(EXP.table),
-        prefix=f"{TABLES}/transfer_matrix",
+        prefix=lambda wc, output: os.path.splitext(output.csv)[0],
     log:
         f"{OUT}/logs/report/transfer_matrix_table.log",
     conda:

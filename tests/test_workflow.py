@@ -1,0 +1,176 @@
+"""The Snakemake workflow: dry runs of the paper grid, lint, the tiny experiment end to end, and
+partial reruns after one-line config edits."""
+
+import gzip
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, copy_repo, job_counts, snakemake
+
+PAPER_JOBS = {
+    "fetch_model": 1,  # XLM-R large
+    "fetch_dataset": 18,  # 9 intermediate + 9 target tasks
+    "train_intermediate": 30,  # 10 pipelines (9 tasks + multitask) x 3 seeds
+    "train_target": 198,  # 11 rows (with none) x 3 seeds x 6 training tasks (XQuAD+MLQA share SQuAD)
+    "evaluate_target": 198,
+    "evaluate_retrieval": 31,  # 10 x 3 + the seed-free none row
+    "collect_scores": 1,
+    "transfer_matrix_table": 1,
+    "transfer_matrix_figure": 1,
+    "all": 1,
+}
+
+
+def test_dry_run_of_the_paper_grid_has_the_expected_jobs(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    t0 = time.time()
+    proc = snakemake(work, "-n", "-q", "rules")
+    elapsed = time.time() - t0
+    assert job_counts(proc.stdout) == PAPER_JOBS
+    # ~3 s on a 2-core machine (benchmarks/dag.py measures it); generous bound for a loaded CI machine
+    assert elapsed < 15, f"dry run of the paper grid took {elapsed:.1f} s"
+
+
+def test_lint_is_clean():
+    for args in ([], ["--configfile", "config/tiny.yaml"]):
+        proc = snakemake(ROOT, "--lint", *args, check=False)
+        assert proc.returncode == 0 and "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    cfg = yaml.safe_load((work / "config/tiny.yaml").read_text())
+    cfg["train"]["target"]["defaults"]["learning_rate"] = 0.1
+    (work / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0
+    assert "config key 'train.target.defaults.learning_rate' is not a known setting" in proc.stdout + proc.stderr
+    assert not (work / "results").exists()
+
+
+def test_zero_shot_target_jobs_are_given_english_training_data_only():
+    """Job specs of the tiny preset: every zero-shot target job reads English training files only."""
+    from xstilts.config import Experiment, load_yaml
+    from xstilts.plan import Plan
+
+    exp = Experiment(load_yaml(ROOT / "config/tiny.yaml"))
+    plan = Plan(exp)
+    for model in exp.models:
+        for pipeline in exp.model_pipelines(model):
+            for task in exp.trained_targets:
+                spec = json.loads(plan.target_params(model, pipeline, task, 0))
+                assert spec["data"][task]["train_languages"] == ["en"]
+
+
+# ----------------------------------------------------------------------------- the tiny experiment
+
+
+def _tiny_config():
+    cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+    # evaluate syn_pos without one language first, so that adding it can be tested
+    cfg["tasks"] = {"syn_pos": {"languages": ["en", "xa", "xb", "xc"]}}
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    work = copy_repo(tmp_path_factory.mktemp("tiny") / "repo")
+    (work / "test.yaml").write_text(yaml.safe_dump(_tiny_config()))
+    t0 = time.time()
+    snakemake(work, "--cores", "2", "--configfile", "test.yaml", timeout=1800)
+    return work, time.time() - t0
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_every_declared_output(tiny_run):
+    work, elapsed = tiny_run
+    out = work / "results/tiny"
+    for name in ("transfer_matrix.csv", "transfer_matrix.md", "transfer_matrix.tex", "scores_long.csv"):
+        assert (out / "tables" / name).stat().st_size > 0
+    assert (out / "figures/transfer_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    ckpt = out / "models/tiny-mlm/syn_gram/syn_pos/seed1"
+    meta = json.loads((ckpt / "checkpoint.json").read_text())
+    assert meta["kind"] == "target" and meta["params"]["data"]["syn_pos"]["train_languages"] == ["en"]
+    assert meta["init"].endswith("models/tiny-mlm/syn_gram/seed1")  # from the intermediate encoder
+    assert meta["data_files"] and all("/train/en.jsonl" in f or "/validation/en.jsonl" in f for f in meta["data_files"])
+    m = json.loads((out / "metrics/tiny-mlm/syn_gram/syn_qa/seed0.json").read_text())
+    assert set(m["benchmarks"]["syn_qa"]["languages"]) == {"en", "xa", "xb", "xc", "xd"}
+    assert {"exact_match", "f1", "n"} <= set(m["benchmarks"]["syn_qa"]["languages"]["xa"])
+    assert m["code_version"] and m["versions"]["torch"] and m["english_validation"]["score"] > 0
+    assert m["benchmarks"]["syn_qa"]["split"] == "test"
+    with gzip.open(out / "predictions/tiny-mlm/syn_gram/syn_qa/seed0.jsonl.gz", "rt") as f:
+        preds = [json.loads(line) for line in f]
+    assert len(preds) == sum(v["n"] for v in m["benchmarks"]["syn_qa"]["languages"].values())
+    assert {"benchmark", "lang", "id", "prediction", "gold", "f1"} <= set(preds[0])
+    # retrieval: the none row once, without a seed
+    assert (out / "metrics/tiny-mlm/none/retrieval/base.json").exists()
+    assert not list((out / "metrics/tiny-mlm/none/retrieval").glob("seed*"))
+    assert (out / "metrics/tiny-mlm/multitask/retrieval/seed1.json").exists()
+    long = pd.read_csv(out / "tables/scores_long.csv")
+    assert set(long["pipeline"]) == {"none", "syn_choice", "syn_gram", "multitask"}
+    print(f"tiny run: {elapsed:.0f} s")
+
+
+@pytest.mark.slow
+def test_zero_shot_transfer_comes_from_pretraining(tiny_run):
+    """Mean over pseudo-languages and seeds: the MLM-pretrained encoder beats chance and the random one."""
+    work, _ = tiny_run
+    long = pd.read_csv(work / "results/tiny/tables/scores_long.csv")
+    zs = long[(long.pipeline == "none") & (long.language != "en") & long["main"]]
+    means = zs.groupby(["target", "model"])["value"].mean().unstack("model")
+    chance = {"syn_pos": 1 / 14, "syn_topic": 1 / 5}
+    for target, c in chance.items():
+        pretrained, random = means.loc[target, "tiny-mlm"], means.loc[target, "tiny-random"]
+        assert pretrained > c + 0.1, f"{target}: {pretrained:.3f} not above chance {c:.3f}"
+        assert pretrained > random + 0.05, f"{target}: pretrained {pretrained:.3f} vs random {random:.3f}"
+
+
+def _rerun_counts(work, edit):
+    cfg = _tiny_config()
+    edit(cfg)
+    (work / "edited.yaml").write_text(yaml.safe_dump(cfg))
+    return job_counts(snakemake(work, "-n", "-q", "rules", "--configfile", "edited.yaml").stdout)
+
+
+REPORT = {"collect_scores": 1, "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "all": 1}
+
+
+@pytest.mark.slow
+def test_nothing_reruns_without_an_edit(tiny_run):
+    work, _ = tiny_run
+    assert _rerun_counts(work, lambda c: None) == {}
+
+
+@pytest.mark.slow
+def test_target_learning_rate_reruns_only_that_target(tiny_run):
+    work, _ = tiny_run
+    counts = _rerun_counts(work, lambda c: c["train"]["target"]["tasks"].setdefault("syn_topic", {}).update(lr=1e-4))
+    # syn_topic models: tiny-mlm 4 pipelines x 2 seeds + tiny-random none x 2 seeds
+    assert counts == {"train_target": 10, "evaluate_target": 10, **REPORT}
+
+
+@pytest.mark.slow
+def test_intermediate_hyperparameters_rerun_that_model_and_downstream(tiny_run):
+    work, _ = tiny_run
+    counts = _rerun_counts(work, lambda c: c["train"]["intermediate"].setdefault("tasks", {}).update(syn_gram={"lr": 5e-5}))
+    # syn_gram x 2 seeds; its 3 targets x 2 seeds; its retrieval x 2 seeds (multitask has its own hyperparameters)
+    assert counts == {"train_intermediate": 2, "train_target": 6, "evaluate_target": 6, "evaluate_retrieval": 2, **REPORT}
+
+
+@pytest.mark.slow
+def test_adding_an_evaluation_language_reruns_only_evaluation(tiny_run):
+    work, _ = tiny_run
+    counts = _rerun_counts(work, lambda c: c["tasks"]["syn_pos"].update(languages=["en", "xa", "xb", "xc", "xd"]))
+    assert counts == {"evaluate_target": 10, **REPORT}
+
+
+@pytest.mark.slow
+def test_plotting_option_reruns_only_the_figure(tiny_run):
+    work, _ = tiny_run
+    counts = _rerun_counts(work, lambda c: c["report"]["figure"].update(width=7.0))
+    assert counts == {"transfer_matrix_figure": 1, "all": 1}
