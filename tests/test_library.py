@@ -33,7 +33,7 @@ RET = Task("toy_ret", "retrieval", "retrieval_accuracy")
 def test_read_rows_validates_and_names_file_and_line(tmp_path):
     good = {"id": "1", "text_a": "a dog", "text_b": "an animal", "label": "entailment"}
     path = write_jsonl(tmp_path / "toy_cls/train/en.jsonl", [good, {**good, "id": "2", "label": "maybe"}])
-    with pytest.raises(DataError, match=r"toy_cls/train/en.jsonl, line 2: label 'maybe' is not in the label set"):
+    with pytest.raises(DataError, match=r"toy_cls/train/en.jsonl, line 2: label 'maybe' is not one of"):
         read_rows(path, CLS)
     stats = {}
     assert [r["id"] for r in read_rows(path, CLS, on_bad_row="skip", stats=stats)] == ["1"]
@@ -43,12 +43,12 @@ def test_read_rows_validates_and_names_file_and_line(tmp_path):
 @pytest.mark.parametrize(
     "task, row, message",
     [
-        (CLS, {"text_a": " ", "text_b": "x", "label": "neutral"}, "field 'text_a' must be a non-empty string"),
+        (CLS, {"text_a": " ", "text_b": "x", "label": "neutral"}, "text_a is empty"),
         (QA, {"context": "the cat sat", "question": "who?", "answers": {"text": ["cat"], "answer_start": [5]}},
-         "answer 'cat' does not occur in the context at offset 5"),
+         "answer 0 'cat' does not match the context at offset 5"),
         (TAG, {"tokens": ["the", "dog"], "tags": ["DET"]}, "2 tokens but 1 tags"),
-        (MC, {"context": "c", "question": "q", "choices": ["a", "b"], "label": 2}, "label 2 is not an index into its 2 choices"),
-        (RET, {"source": "hallo", "target": ""}, "field 'target' must be a non-empty string"),
+        (MC, {"context": "c", "question": "q", "choices": ["a", "b"], "label": 2}, "label 2 is outside the 2 choices"),
+        (RET, {"source": "hallo", "target": ""}, "target is empty"),
     ],
 )
 def test_bad_rows_stop_with_the_file_and_row(tmp_path, task, row, message):
@@ -292,3 +292,13 @@ def test_transfer_matrix_is_mean_over_seeds_of_mean_over_languages(tmp_path):
     assert csv.loc[csv.pipeline == "mnli", "pos_diff"].item() == pytest.approx(0.2)
     write_figure(long, str(tmp_path / "tm.png"), width=4)
     assert (tmp_path / "tm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_max_length_beyond_the_encoder_positions_is_refused(tiny_encoder_dir):
+    from xstilts.models import check_max_length, max_positions
+
+    enc = load_encoder(tiny_encoder_dir)
+    assert max_positions(enc) == 256
+    check_max_length(enc, 256, "max_length")
+    with pytest.raises(CheckpointError, match="max_length of task 'x' is 300, but the encoder accepts at most 256 tokens"):
+        check_max_length(enc, 300, "max_length of task 'x'")

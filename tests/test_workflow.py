@@ -4,7 +4,6 @@ partial reruns after one-line config edits."""
 import gzip
 import json
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest

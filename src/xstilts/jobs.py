@@ -19,7 +19,7 @@ from pathlib import Path
 from .data import data_file, read_rows
 from .errors import XstiltsError
 from .tasks import Task
-from .utils import atomic_path, code_version, package_versions, read_json, setup_logging, write_json
+from .utils import atomic_path, code_version, package_versions, setup_logging, write_json
 
 log = logging.getLogger("xstilts.jobs")
 # where tokenised data are cached: set by the Snakefile (data.cache_dir), not a param, so moving the
@@ -162,7 +162,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     """Train one intermediate or target model from the encoder in ``dirname(init)``."""
     from transformers import AutoTokenizer
 
-    from .models import TaskModel, load_encoder, save_checkpoint
+    from .models import TaskModel, check_max_length, load_encoder, save_checkpoint
     from .train import set_seed, train as train_loop
 
     _threads(threads)
@@ -176,6 +176,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     data = []
     for t in tasks:
         task_hp = {**hp, **params["task_hparams"].get(t.name, {})}
+        check_max_length(encoder, task_hp["max_length"], f"max_length of task '{t.name}' ({params['phase']} training)")
         data.append(_task_data(t, params["data"][t.name], task_hp, tokenizer, CACHE_DIR, params["on_bad_row"], stats))
     tasks = [d.task for d in data]
     set_seed(params["seed"])  # the fresh heads' initialisation belongs to the seed
@@ -271,12 +272,13 @@ def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: i
 
     from .evaluate import embed, score_retrieval
     from .features import cached_encode
-    from .models import load_encoder
+    from .models import check_max_length, load_encoder
 
     _threads(threads)
     enc_dir = os.path.dirname(encoder)
     tokenizer = AutoTokenizer.from_pretrained(enc_dir)
     model = load_encoder(enc_dir, dtype=params["dtype"], encoder_module=params.get("encoder_module") if params["from_base"] else None)
+    check_max_length(model, params["max_length"], "evaluate.defaults.max_length (retrieval)")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     records, benchmarks = [], {}

@@ -19,7 +19,7 @@ from torch import nn
 
 from .errors import CheckpointError
 from .tasks import Task
-from .utils import atomic_path, read_json, write_json
+from .utils import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,23 @@ def load_encoder(model_dir: str, *, dtype: str = "float32", encoder_module: str 
         for part in encoder_module.split("."):
             model = getattr(model, part)
     return model
+
+
+def max_positions(encoder) -> int | None:
+    """The longest sequence the encoder accepts (RoBERTa-style models reserve padding_idx + 1 positions)."""
+    cfg = encoder.config
+    n = getattr(cfg, "max_position_embeddings", None)
+    if n is None or getattr(cfg, "position_embedding_type", "absolute") != "absolute":
+        return None
+    if cfg.model_type in ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"):
+        n -= (cfg.pad_token_id or 0) + 1
+    return n
+
+
+def check_max_length(encoder, max_length: int, where: str) -> None:
+    limit = max_positions(encoder)
+    if limit is not None and max_length > limit:
+        raise CheckpointError(f"{where} is {max_length}, but the encoder accepts at most {limit} tokens; lower it.")
 
 
 def hidden_size(encoder) -> int:
