@@ -140,3 +140,13 @@ def test_params_are_canonical_and_exact():
 def test_slug():
     assert slug("FacebookAI/xlm-roberta-large") == "FacebookAI--xlm-roberta-large"
     assert "/" not in slug("org/name with space")
+
+
+def test_udpos_languages_without_a_dev_set_are_scored_on_test():
+    import json
+
+    exp = Experiment(load_yaml(ROOT / "config.yaml"))
+    spec = json.loads(Plan(exp).evaluate_params("xlmr-large", "none", "udpos", 0))
+    splits = spec["benchmarks"][0]["splits"]
+    assert len(splits) == 33 and splits["de"] == "validation"
+    assert {lang for lang, s in splits.items() if s == "test"} == {"kk", "th", "tl", "yo"}

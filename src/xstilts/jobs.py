@@ -31,7 +31,7 @@ def task_to_dict(task: Task, *, training: bool = False) -> dict:
     """The fields of a task a job depends on.  For training jobs, not where or in which languages
     the task is evaluated (adding an evaluation language must not retrain anything)."""
     d = dataclasses.asdict(task)
-    drop = ["hub", "description", "category", "source", "root"]
+    drop = ["hub", "description", "category", "source", "root", "eval_split_overrides"]
     if training:
         drop += ["languages", "eval_split", "train_task"]
     for key in drop:
@@ -44,6 +44,7 @@ def task_from_dict(d: dict) -> Task:
     for key in ("languages", "labels"):
         if d.get(key) is not None:
             d[key] = tuple(d[key])
+    d.pop("eval_split_overrides", None)  # jobs get each language's split explicitly
     return Task(**d)
 
 
@@ -233,17 +234,17 @@ def evaluate(params: dict, checkpoint: str, out: str, predictions: str, threads:
         head_task = dataclasses.replace(task, name=train_task.name)
         per_lang = {}
         for lang in bench["languages"]:
-            path = data_file(bench["root"], task.name, bench["split"], lang)
+            path = data_file(bench["root"], task.name, bench["splits"][lang], lang)
             rows = read_rows(path, task, limit=bench["max_examples"], on_bad_row=params["on_bad_row"])
             feats = cached_encode(path, rows, task, tokenizer, cache_dir=CACHE_DIR,
                                   max_length=thp["max_length"], doc_stride=thp["doc_stride"])  # fmt: skip
             preds = predict(model, head_task, rows, feats, batch_size=params["batch_size"], pad_id=tokenizer.pad_token_id,
                             max_answer_length=thp["max_answer_length"])  # fmt: skip
             result, recs = score(task, rows, preds, lang)
-            per_lang[lang] = {**result, "n": len(rows)}
+            per_lang[lang] = {**result, "n": len(rows), "split": bench["splits"][lang]}
             records += [{"benchmark": task.name, "lang": lang, **r} for r in recs]
             log.info("%s %s: %s", task.name, lang, {k: round(v, 4) for k, v in result.items()})
-        metric_names = [k for k in next(iter(per_lang.values())) if k != "n"]
+        metric_names = [k for k in next(iter(per_lang.values())) if k not in ("n", "split")]
         benchmarks[task.name] = {
             "split": bench["split"],
             "metric": task.metric,
@@ -286,14 +287,14 @@ def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: i
         task = task_from_dict(bench["task"])
         per_lang = {}
         for lang in bench["languages"]:
-            path = data_file(bench["root"], task.name, bench["split"], lang)
+            path = data_file(bench["root"], task.name, bench["splits"][lang], lang)
             rows = read_rows(path, task, limit=bench["max_examples"], on_bad_row=params["on_bad_row"])
             feats = cached_encode(path, rows, task, tokenizer, cache_dir=CACHE_DIR, max_length=params["max_length"])
             vecs = embed(model, feats, layer=params["layer"], batch_size=params["batch_size"], pad_id=tokenizer.pad_token_id)
             src = vecs[[i for i, f in enumerate(feats) if f["side"] == "source"]]
             tgt = vecs[[i for i, f in enumerate(feats) if f["side"] == "target"]]
             result, recs = score_retrieval(task, rows, src, tgt)
-            per_lang[lang] = {**result, "n": len(rows)}
+            per_lang[lang] = {**result, "n": len(rows), "split": bench["splits"][lang]}
             records += [{"benchmark": task.name, "lang": lang, **r} for r in recs]
             log.info("%s %s: %s", task.name, lang, result)
         benchmarks[task.name] = {

@@ -173,6 +173,7 @@ class Plan:
             ev = self.exp.eval_params(b.name)
             out.append({
                 "task": task_to_dict(b), "root": self.data_root(b), "split": b.eval_split,
+                "splits": {lang: b.eval_split_overrides.get(lang, b.eval_split) for lang in b.languages},
                 "languages": list(b.languages), "max_examples": ev["max_examples"],
             })  # fmt: skip
         return out
@@ -180,7 +181,8 @@ class Plan:
     def evaluate_inputs(self, model, pipeline, train_task, seed) -> dict:
         data = []
         for b in self.exp.trained_targets[train_task]:
-            data += self.data_inputs(b, b.eval_split, b.languages)
+            for lang in b.languages:
+                data += self.data_inputs(b, b.eval_split_overrides.get(lang, b.eval_split), [lang])
         return {"checkpoint": self.target(model, pipeline, train_task, seed), "data": sorted(set(data))}
 
     def evaluate_params(self, model, pipeline, train_task, seed) -> str:
@@ -196,7 +198,8 @@ class Plan:
     def retrieval_inputs(self, model, pipeline, seed) -> dict:
         data = []
         for b in self.exp.retrieval_targets:
-            data += self.data_inputs(b, b.eval_split, b.languages)
+            for lang in b.languages:
+                data += self.data_inputs(b, b.eval_split_overrides.get(lang, b.eval_split), [lang])
         return {"encoder": self.intermediate(model, pipeline, seed), "data": sorted(set(data))}
 
     def retrieval_params(self, model, pipeline, seedtag: str) -> str:

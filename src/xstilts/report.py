@@ -29,12 +29,12 @@ def collect(metrics_files: list[str]) -> pd.DataFrame:
         for bench, b in m["benchmarks"].items():
             for lang, values in b["languages"].items():
                 for metric, value in values.items():
-                    if metric == "n":
+                    if metric in ("n", "split"):
                         continue
                     rows.append({
                         "model": m["model"], "pipeline": m["pipeline"], "target": bench,
                         "train_task": m.get("train_task", ""), "seed": seed, "language": lang, "metric": metric,
-                        "value": value, "main": metric == b["main_metric"], "split": b["split"], "n": values.get("n"),
+                        "value": value, "main": metric == b["main_metric"], "split": values.get("split", b["split"]), "n": values.get("n"),
                     })  # fmt: skip
     df = pd.DataFrame(rows, columns=LONG_COLUMNS)
     df["seed"] = df["seed"].astype("Int64")

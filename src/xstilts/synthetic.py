@@ -35,6 +35,8 @@ import zlib
 import numpy as np
 
 WORLD_VERSION = 1
+CODE_SWITCH = 0.25  # share of a pseudo-language's corpus sentences that are code-switched
+_CS_WORD = 0.4  # share of the content words of a code-switched sentence left in English
 
 LANGUAGES = {
     "en": "English-like source: SVO, adjective-noun, prepositions, auxiliaries will/do/be, plural -s",
@@ -331,6 +333,15 @@ class _Lexicon:
         stem = self.pseudo[lang][("N", lemma)]
         return stem + _LANG_RULES[lang]["suf"]["PL"] if num == "pl" else stem
 
+    def switched(self, lang, kind, lemma, feat):
+        """The code-switched form of a noun or verb: the English stem with the host's suffix."""
+        if lang == "en":
+            return None
+        suf = _LANG_RULES[lang]["suf"]
+        if kind == "N":
+            return lemma + suf["PL"] if feat == "pl" else lemma
+        return lemma + {"past": suf["PAST"], "fut": suf["FUT"], "pres": ""}[feat]
+
     def verb_x(self, lang, lemma, tense):
         stem = self.pseudo[lang][("F", "COP") if lemma == "COP" else ("V", lemma)]
         return stem + {"past": _LANG_RULES[lang]["suf"]["PAST"], "fut": _LANG_RULES[lang]["suf"]["FUT"], "pres": ""}[tense]
@@ -436,8 +447,9 @@ class _Grammar:
         if np_["det"] is not None:
             d = np_["det"]
             det = [[d if d in DIGITS else lex.word(lang, "F", d), "NUM" if d in DIGITS else "DET", mark]]
-        adjs = [[lex.word(lang, "A", a), "ADJ", mark] for a in np_["adjs"]]
-        noun = [[lex.noun(lang, np_["noun"], np_["num"]), "NOUN", mark]]
+        # the 4th element of a content leaf is its code-switched form (English stem, host suffix)
+        adjs = [[lex.word(lang, "A", a), "ADJ", mark, a] for a in np_["adjs"]]
+        noun = [[lex.noun(lang, np_["noun"], np_["num"]), "NOUN", mark, lex.switched(lang, "N", np_["noun"], np_["num"])]]
         core = noun + adjs if rules["adj_after"] else adjs + noun
         core = core + det if rules["det_after"] else det + core
         return core + (self.pp_leaves(lang, np_["pp"]) if np_.get("pp") else [])
@@ -509,7 +521,7 @@ class _Grammar:
             v = [L(lex.verb_x(lang, "COP", c["tense"]), "AUX")]
             obj = [L(lex.word(lang, "A", c["adj"]), "ADJ")]
         else:
-            v = [L(lex.verb_x(lang, c["verb"], c["tense"]), "VERB")]
+            v = [[lex.verb_x(lang, c["verb"], c["tense"]), "VERB", None, lex.switched(lang, "V", c["verb"], c["tense"])]]
             obj = []
             if c["obj"] is not None:
                 obj = wh if gap == "obj" else self.np_leaves(lang, c["obj"])
@@ -517,7 +529,7 @@ class _Grammar:
         pp = []
         if c["pp"] is not None:
             pp = wh if gap == "pp" else self.pp_leaves(lang, c["pp"])
-        adv = [L(lex.word(lang, "R", c["adv"]), "ADV")] if c["adv"] else []
+        adv = [[lex.word(lang, "R", c["adv"]), "ADV", None, c["adv"]]] if c["adv"] else []
         if rules["verb_final"]:
             out = subj + adv + pp + obj + vgroup if c["kind"] != "cop" else subj + adv + obj + vgroup
         else:
@@ -559,8 +571,9 @@ def _text(leaves):
 
 # ------------------------------------------------------------------------------------- the tasks
 class _World:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, code_switch: float | None = None):
         self.seed = seed
+        self.code_switch = CODE_SWITCH if code_switch is None else code_switch
         self.lex = _Lexicon(seed)
         self.g = _Grammar(self.lex)
         self.langs = list(LANGUAGES)
@@ -722,7 +735,13 @@ class _World:
             if rng.random() < 0.1 and c["kind"] == "trans" and not c["neg"]:
                 gap = _pick(rng, ("subj", "obj", "pp") if c["pp"] else ("subj", "obj"))
                 c["sub"] = None
-            lines.append(_text(self.g.sentence(lang, c, gap)))
+            leaves = self.g.sentence(lang, c, gap)
+            if lang != "en" and rng.random() < self.code_switch:
+                # a code-switched sentence: some content words left in English (English stem,
+                # host-language suffix), as in loanword-heavy or code-switched web text
+                leaves = [[leaf[3]] + leaf[1:] if len(leaf) > 3 and leaf[3] and rng.random() < _CS_WORD else leaf
+                          for leaf in leaves]
+            lines.append(_text(leaves))
         return lines
 
 
@@ -771,7 +790,7 @@ def generate_world(
             raise ValueError(f"{name} must be >= 1, got {value!r}")
     out_root = str(out_root)
     spec = dict(version=WORLD_VERSION, seed=int(seed), n_corpus=int(n_corpus), n_train=int(n_train),
-                n_validation=int(n_validation), n_test=int(n_test), languages=langs)
+                n_validation=int(n_validation), n_test=int(n_test), languages=langs, code_switch=CODE_SWITCH)
     world = _World(int(seed))
     sizes = {"train": int(n_train), "validation": int(n_validation), "test": int(n_test)}
     manifest = {"languages": langs, "tasks": {}, "spec": spec}
