@@ -182,7 +182,7 @@ def test_pretraining_corpus_has_anchors_but_the_languages_differ(world):
             continue
         shared = vocab[lang] & vocab["en"]
         assert shared, lang  # names, digits, loanwords
-        assert shared <= set(synthetic.NAMES) | set(synthetic.DIGITS) | set(synthetic._Lexicon(3).nouns), shared
+        assert set(synthetic.NAMES) & shared and set(synthetic.DIGITS) & shared, shared  # the intended anchors
         assert len(shared) < 0.2 * len(vocab[lang])
 
 

@@ -126,6 +126,25 @@ def _save_encoder(bert_module, config, out_dir):
     encoder.to(torch.float32).save_pretrained(str(out_dir), safe_serialization=True)
 
 
+def _length_batches(encoded, batch_size, rng):
+    """Endless batches of ``batch_size`` sentences: each epoch a fresh random order, cut into
+    pools of 32 batches whose sentences are sorted by length (little padding), the batches of
+    all pools then shuffled.  Deterministic given ``rng``."""
+    import numpy as np
+
+    lengths = np.array([len(x) for x in encoded])
+    pool = batch_size * 32
+    while True:
+        order = rng.permutation(len(encoded))
+        batches = []
+        for start in range(0, len(order) - batch_size + 1, pool):
+            chunk = order[start : start + pool]
+            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+            batches += [chunk[i : i + batch_size] for i in range(0, len(chunk) - batch_size + 1, batch_size)]
+        for j in rng.permutation(len(batches)):
+            yield [encoded[i] for i in batches[j]]
+
+
 def _mask_batch(ids_list, tokenizer, gen, special_ids, vocab_size, mlm_prob=0.15):
     """Pad a batch and apply BERT masking (80 % [MASK], 10 % random token, 10 % kept)."""
     import torch
@@ -226,8 +245,9 @@ def pretrain_mlm(
     tokens, losses = 0, []
     every = max(1, steps // 10)
     loss_value = float("nan")
+    batches = _length_batches(encoded, batch_size, rng)
     for step in range(steps):
-        batch = [encoded[i] for i in rng.integers(len(encoded), size=batch_size)]
+        batch = next(batches)
         input_ids, attention, labels = _mask_batch(batch, tokenizer, gen, special_ids, real_vocab)
         hidden_states = model.bert(input_ids=input_ids, attention_mask=attention).last_hidden_state
         sel = labels != -100

@@ -36,6 +36,8 @@ import numpy as np
 
 WORLD_VERSION = 1
 CODE_SWITCH = 0.25  # share of a pseudo-language's corpus sentences that are code-switched
+BILINGUAL = 0.0  # share of a pseudo-language's corpus lines that are English + translation
+TOPIC_TRAIN_ANCHORS = True  # training rows of syn_topic may use anchor words
 _CS_WORD = 0.4  # share of the content words of a code-switched sentence left in English
 
 LANGUAGES = {
@@ -50,7 +52,7 @@ POS_TAGS = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "NOUN", "NUM",
     "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "VERB",
 )  # fmt: skip
-TOPIC_LABELS = ("animal", "food", "tool", "place", "person")
+TOPIC_LABELS = ("food", "farm", "school", "travel", "workshop")
 GRAM_LABELS = ("grammatical", "scrambled")
 
 TASKS = {
@@ -102,61 +104,70 @@ TASKS = {
 }
 
 # --------------------------------------------------------------------------------------- lexicon
-# Nouns by semantic class: (singular, plural).  The last four of each class are loanword anchors.
-_NOUNS = {
-    "animal": "dog cat horse bird cow goat mouse:mice rabbit fox:foxes duck wolf:wolves frog | lion zebra panda tiger",
-    "food": "apple cake egg potato:potatoes carrot cookie pie onion pear lemon melon sandwich:sandwiches | pizza banana tomato:tomatoes chocolate",
-    "tool": "hammer knife:knives saw brush:brushes rope key spoon ladder shovel needle axe:axes bucket | radio camera laptop robot",
-    "place": "city:cities village school market garden river forest house station park island farm | hotel museum cafe stadium",
-    "person": "teacher farmer child:children baker driver student nurse cook king sailor girl boy | doctor pilot chef tourist",
+# Topic domains.  Nouns by type (person / animal / thing / place), "lemma[:plural]", a trailing
+# "*" marks a loanword anchor (kept unchanged in every language, with the host's plural suffix).
+# Transitive verbs "lemma[:past]" -> "subject types>object types"; intransitive -> subject types;
+# adjectives by the noun type they describe.  A sentence takes its content words from one domain.
+_DOMAINS = {
+    "food": dict(
+        person="cook baker waiter butcher chef*",
+        thing="apple cake bread soup egg onion pie pan spoon pizza* banana* chocolate*",
+        place="kitchen bakery restaurant cafe*",
+        trans={"bake": "person>thing", "eat:ate": "person>thing", "taste": "person>thing",
+               "serve": "person>thing", "slice": "person>thing", "wash": "person>thing"},
+        intr={"dine": "person", "boil": "thing", "burn": "thing", "melt": "thing"},
+        adjs={"thing": "sweet fresh hot delicious", "person": "hungry"},
+    ),
+    "farm": dict(
+        person="farmer shepherd milkmaid cowboy*",
+        animal="cow goat horse pig sheep:sheep duck llama*",
+        thing="haystack fence bucket saddle plow seed tractor*",
+        place="field barn stable meadow ranch*",
+        trans={"feed:fed": "person>animal", "milk": "person>animal", "ride:rode": "person>animal",
+               "chase": "animal>animal person", "plant": "person>thing", "pull": "animal>thing"},
+        intr={"graze": "animal", "sleep:slept": "animal person", "run:ran": "animal", "harvest": "person"},
+        adjs={"animal": "wild lazy brown muddy", "thing": "muddy", "person": "tired"},
+    ),
+    "school": dict(
+        person="teacher student pupil child:children principal professor*",
+        thing="book pen lesson desk map letter story:stories laptop*",
+        place="classroom library:libraries playground museum*",
+        trans={"read:read": "person>thing", "write:wrote": "person>thing", "teach:taught": "person>thing person",
+               "learn": "person>thing", "study:studied": "person>thing", "explain": "person>thing"},
+        intr={"listen": "person", "think:thought": "person", "laugh": "person"},
+        adjs={"person": "clever curious", "thing": "difficult interesting", "place": "quiet"},
+    ),
+    "travel": dict(
+        person="driver sailor traveler guide passenger pilot* tourist*",
+        thing="train ship ticket suitcase car bus:buses taxi*",
+        place="station city:cities river bridge harbor airport hotel*",
+        trans={"drive:drove": "person>thing", "visit": "person>place", "cross": "person thing>place",
+               "sail": "person>thing", "board": "person>thing", "miss": "person>thing"},
+        intr={"travel:traveled": "person", "arrive": "person thing", "depart": "person thing", "wait": "person"},
+        adjs={"thing": "fast late", "place": "busy crowded", "person": "lost"},
+    ),
+    "workshop": dict(
+        person="carpenter builder mechanic plumber engineer*",
+        thing="hammer saw nail rope ladder plank wheel robot* radio*",
+        place="workshop garage shed factory*",
+        trans={"fix": "person>thing", "build:built": "person>thing", "repair": "person>thing",
+               "paint": "person>thing", "sharpen": "person>thing", "cut:cut": "person thing>thing"},
+        intr={"rust": "thing", "break:broke": "thing", "squeak": "thing", "work": "person"},
+        adjs={"thing": "sharp rusty broken wooden", "person": "skilled"},
+    ),
 }
+NOUN_TYPES = ("person", "animal", "thing", "place")
+GENERIC_ADJS = ("big", "small", "old", "new", "red", "green", "black", "white", "strange", "dirty", "clean", "pretty")
 NAMES = ("anna", "tom", "maria", "omar", "lucas", "emma", "yuki", "ivan", "sara", "leo")  # PROPN, anchors
 DIGITS = ("2", "3", "4", "5", "6", "7", "8", "9")  # NUM determiners of plural NPs, anchors
-
-# Verbs: lemma[:past], by the subject class they take; transitive ones list their object classes.
-_VERBS = {
-    "animal": {
-        "trans": {"eat:ate": "food", "chase": "animal person", "bite:bit": "person animal food",
-                  "follow": "person animal", "smell": "food animal"},
-        "intr": ["sleep:slept", "run:ran", "swim:swam", "jump", "hide:hid"],
-    },
-    "person": {
-        "trans": {"cook": "food", "buy:bought": "food tool", "use": "tool", "visit": "place",
-                  "feed:fed": "animal person", "carry:carried": "tool food animal", "paint": "place tool"},
-        "intr": ["work", "laugh", "sing:sang", "wait", "travel:traveled"],
-    },
-    "food": {
-        "trans": {"attract": "animal person", "please": "person", "tempt": "person animal",
-                  "nourish": "person animal"},
-        "intr": ["rot:rotted", "burn", "melt", "cool", "spoil"],
-    },
-    "tool": {
-        "trans": {"cut:cut": "food tool", "hurt:hurt": "person animal", "scratch": "tool place",
-                  "hit:hit": "tool animal"},
-        "intr": ["rust", "break:broke", "shine:shone", "fall:fell", "squeak"],
-    },
-    "place": {
-        "trans": {"shelter": "person animal", "welcome": "person", "protect": "person animal",
-                  "surround": "place"},
-        "intr": ["flood", "grow:grew", "change", "glow", "shrink:shrank"],
-    },
-}
-# Adjectives: lemma -> classes they describe ("*" = any)
-_ADJS = {
-    "big": "*", "small": "*", "old": "*", "new": "*", "red": "*", "green": "*", "black": "*",
-    "white": "*", "strange": "*", "dirty": "*", "clean": "*", "heavy": "*", "pretty": "*",
-    "hungry": "animal person", "tired": "animal person", "angry": "animal person",
-    "sweet": "food", "fresh": "food", "sharp": "tool", "rusty": "tool", "busy": "place",
-    "quiet": "place", "wise": "person", "young": "person animal",
-}
 _DET_SG = ("the", "a", "this", "that", "every", "my", "his", "her", "our", "their")
 _DET_PL = ("the", "these", "those", "some", "many", "my", "his", "her", "our", "their")
 _PREPS_NP = ("near", "with", "from", "behind", "beside")  # noun modifiers
 _PREPS_ADJ = ("in", "near", "under", "behind", "at", "on", "beside")  # clause adjuncts (where?)
-_PRONOUNS = {  # subject pronoun -> (3rd person singular?, classes it can stand for)
+_PRONOUNS = {  # subject pronoun -> (3rd person singular?, noun types it can stand for)
     "he": (True, ("person",)), "she": (True, ("person",)),
-    "it": (True, ("animal", "food", "tool", "place")),
-    "they": (False, TOPIC_LABELS), "we": (False, ("person",)), "you": (False, ("person",)),
+    "it": (True, ("animal", "thing", "place")),
+    "they": (False, NOUN_TYPES), "we": (False, ("person",)), "you": (False, ("person",)),
 }
 _ADVS = {  # adverb -> tenses it goes with
     "quickly": "past pres fut", "slowly": "past pres fut", "often": "pres", "again": "past fut",
@@ -244,37 +255,45 @@ class _Lexicon:
     """English forms, semantic classes and the pseudo-word of every lemma in every language."""
 
     def __init__(self, seed: int):
-        self.nouns = {}  # lemma -> dict(cls, pl, anchor)
-        self.by_class = {c: [] for c in TOPIC_LABELS}
-        self.anchor_by_class = {c: [] for c in TOPIC_LABELS}
-        for cls in TOPIC_LABELS:
-            plain, _, anchors = _NOUNS[cls].partition("|")
-            for anchor, group in ((False, plain), (True, anchors)):
-                for sg, pl in _split_forms(group):
-                    self.nouns[sg] = dict(cls=cls, pl=pl or _plural(sg), anchor=anchor)
-                    (self.anchor_by_class if anchor else self.by_class)[cls].append(sg)
-        self.verbs = {}  # lemma -> dict(past, third, subj, obj (tuple or None))
-        self.trans_by_class = {c: [] for c in TOPIC_LABELS}
-        self.intr_by_class = {c: [] for c in TOPIC_LABELS}
-        for cls in TOPIC_LABELS:
-            for item, objs in _VERBS[cls]["trans"].items():
+        self.nouns = {}  # lemma -> dict(domain, type, pl, anchor)
+        self.pool = {}  # (domain, type, with anchors?) -> [lemmas]
+        self.verbs = {}  # lemma -> dict(domain, past, third, subj (types), obj (types, or None))
+        self.trans = {d: [] for d in TOPIC_LABELS}
+        self.intr = {d: [] for d in TOPIC_LABELS}
+        self.adjs = {}  # (domain, type) -> domain-specific adjectives
+        for dom in TOPIC_LABELS:
+            spec = _DOMAINS[dom]
+            for typ in NOUN_TYPES:
+                plain, anchored = [], []
+                for item in spec.get(typ, "").split():
+                    anchor = item.endswith("*")
+                    ((sg, pl),) = _split_forms(item.rstrip("*"))
+                    if sg in self.nouns:  # pragma: no cover - a lexicon bug
+                        raise ValueError(f"noun {sg!r} listed twice")
+                    self.nouns[sg] = dict(domain=dom, type=typ, pl=pl or _plural(sg), anchor=anchor)
+                    (anchored if anchor else plain).append(sg)
+                self.pool[(dom, typ, False)] = plain
+                self.pool[(dom, typ, True)] = plain + anchored
+            for item, roles in spec["trans"].items():
                 ((base, past),) = _split_forms(item)
-                self.verbs.setdefault(base, dict(past=past or _past(base), third=_third(base), subj=[], obj=tuple(objs.split())))
-                self.verbs[base]["subj"].append(cls)
-                self.trans_by_class[cls].append(base)
-            for item in _VERBS[cls]["intr"]:
+                subj, _, obj = roles.partition(">")
+                self._add_verb(base, past, dom, subj.split(), obj.split())
+                self.trans[dom].append(base)
+            for item, subj in spec["intr"].items():
                 ((base, past),) = _split_forms(item)
-                self.verbs.setdefault(base, dict(past=past or _past(base), third=_third(base), subj=[], obj=None))
-                self.verbs[base]["subj"].append(cls)
-                self.intr_by_class[cls].append(base)
-        self.adjs_by_class = {c: [a for a, cl in _ADJS.items() if cl == "*" or c in cl.split()] for c in TOPIC_LABELS}
+                self._add_verb(base, past, dom, subj.split(), None)
+                self.intr[dom].append(base)
+            for typ, words in spec["adjs"].items():
+                self.adjs[(dom, typ)] = words.split()
+        self.all_adjs = list(GENERIC_ADJS) + [a for v in self.adjs.values() for a in v if a not in GENERIC_ADJS]
+        self.all_adjs = list(dict.fromkeys(self.all_adjs))
 
         english = set()
         for sg, n in self.nouns.items():
             english.update((sg, n["pl"]))
         for v, d in self.verbs.items():
             english.update((v, d["past"], d["third"]))
-        english.update(_ADJS)
+        english.update(self.all_adjs)
         english.update(k for k in _FUNCTION if k.islower())
         english.update(_ADVS)
         english.update(_AUX_EN)
@@ -284,7 +303,7 @@ class _Lexicon:
 
         # pseudo-words: keys in a fixed order, one stream per language
         keys = [("F", k) for k in _FUNCTION] + [("R", a) for a in _ADVS]
-        keys += [("A", a) for a in _ADJS] + [("V", v) for v in self.verbs]
+        keys += [("A", a) for a in self.all_adjs] + [("V", v) for v in self.verbs]
         keys += [("N", n) for n in self.nouns if not self.nouns[n]["anchor"]]
         self.pseudo = {}
         used = set(english)
@@ -316,6 +335,15 @@ class _Lexicon:
                         raise RuntimeError(f"plural of anchor {n!r} collides in {lang}")
                     used.add(n + suf["PL"])
             self.pseudo[lang] = table
+
+    def _add_verb(self, base, past, dom, subj, obj):
+        if base in self.verbs:  # pragma: no cover - a lexicon bug
+            raise ValueError(f"verb {base!r} listed twice")
+        self.verbs[base] = dict(domain=dom, past=past or _past(base), third=_third(base), subj=tuple(subj),
+                                obj=tuple(obj) if obj is not None else None)
+
+    def types(self, dom, anchors=False):
+        return [t for t in NOUN_TYPES if self.pool[(dom, t, anchors)]]
 
     @staticmethod
     def _syllable(rng, rules) -> str:
@@ -365,15 +393,10 @@ class _Grammar:
         self.lex = lex
 
     # ------------------------------------------------------------------ sampling
-    def noun_lemma(self, rng, cls, anchors):
-        pool = self.lex.by_class[cls] + (self.lex.anchor_by_class[cls] if anchors else [])
-        return _pick(rng, pool)
-
-    def np(self, rng, cls, *, anchors, p_pp=0.1, num=None, exclude=(), det=None, p_adj=(0.55, 0.35, 0.10)):
-        for _ in range(100):
-            noun = self.noun_lemma(rng, cls, anchors)
-            if noun not in exclude:
-                break
+    def np(self, rng, dom, typ, *, anchors, p_pp=0.1, num=None, exclude=(), det=None, p_adj=(0.55, 0.35, 0.10)):
+        """A noun phrase about a ``typ`` noun of domain ``dom`` (adjectives: domain or generic)."""
+        pool = [n for n in self.lex.pool[(dom, typ, anchors)] if n not in exclude] or self.lex.pool[(dom, typ, anchors)]
+        noun = _pick(rng, pool)
         num = num or ("pl" if rng.random() < 0.3 else "sg")
         if det is None:
             if num == "pl" and anchors and rng.random() < 0.12:
@@ -383,53 +406,63 @@ class _Grammar:
         n_adj = int(rng.choice(3, p=list(p_adj)))
         adjs = []
         for _ in range(n_adj):
-            a = _pick(rng, self.lex.adjs_by_class[cls])
+            own = self.lex.adjs.get((dom, typ), [])
+            a = _pick(rng, own) if own and rng.random() < 0.6 else _pick(rng, GENERIC_ADJS)
             if a not in adjs:
                 adjs.append(a)
         pp = None
         if p_pp and rng.random() < p_pp:
-            pcls = "place" if rng.random() < 0.6 else _pick(rng, TOPIC_LABELS)
-            pp = dict(prep=_pick(rng, _PREPS_NP), np=self.np(rng, pcls, anchors=anchors, p_pp=0, exclude=(noun,)))
-        return dict(noun=noun, cls=cls, num=num, det=det, adjs=adjs, pp=pp)
+            ptyp = "place" if rng.random() < 0.6 else _pick(rng, self.lex.types(dom))
+            pp = dict(prep=_pick(rng, _PREPS_NP), np=self.np(rng, dom, ptyp, anchors=anchors, p_pp=0, exclude=(noun,)))
+        return dict(noun=noun, dom=dom, type=typ, num=num, det=det, adjs=adjs, pp=pp)
 
-    def subject(self, rng, cls, *, anchors, pronouns, p_pp=0.1):
+    def subject(self, rng, dom, typ, *, anchors, pronouns, p_pp=0.1):
         r = rng.random()
         if pronouns and r < 0.15:
-            options = [p for p, (_, cl) in _PRONOUNS.items() if cls in cl]
-            p = _pick(rng, options)
-            return dict(pron=p, cls=cls, num="sg" if _PRONOUNS[p][0] else "pl")
-        if anchors and cls == "person" and r < 0.3:
-            return dict(name=_pick(rng, NAMES), cls=cls, num="sg")
-        return self.np(rng, cls, anchors=anchors, p_pp=p_pp)
+            p = _pick(rng, [p for p, (_, types) in _PRONOUNS.items() if typ in types])
+            return dict(pron=p, dom=dom, type=typ, num="sg" if _PRONOUNS[p][0] else "pl")
+        if anchors and typ == "person" and r < 0.3:
+            return dict(name=_pick(rng, NAMES), dom=dom, type=typ, num="sg")
+        return self.np(rng, dom, typ, anchors=anchors, p_pp=p_pp)
 
-    def clause(self, rng, *, cls=None, anchors=True, pronouns=True, p_sub=0.2, p_cop=0.12,
-               p_trans=0.6, tense=None, neg=None, kind=None, p_subj_pp=0.1, p_pp=0.3, p_adv=0.25):
-        cls = cls or _pick(rng, TOPIC_LABELS)
-        subj = self.subject(rng, cls, anchors=anchors, pronouns=pronouns, p_pp=p_subj_pp)
+    def clause(self, rng, *, dom=None, anchors=True, pronouns=True, p_sub=0.2, p_cop=0.12,
+               p_trans=0.6, tense=None, neg=None, kind=None, p_subj_pp=0.1, p_pp=0.3, p_adv=0.25, subj=None):
+        """A clause whose content words come from topic domain ``dom``.  ``subj`` (an NP) forces
+        the subject; the verb is then one that takes a subject of its type."""
+        lex = self.lex
+        dom = dom or _pick(rng, TOPIC_LABELS)
         tense = tense or _pick(rng, ("past", "pres", "fut"))
         neg = (rng.random() < 0.15) if neg is None else neg
         if kind is None:
             r = rng.random()
             kind = "cop" if r < p_cop else ("trans" if r < p_cop + (1 - p_cop) * p_trans else "intr")
-        c = dict(subj=subj, tense=tense, neg=neg, kind=kind, obj=None, pp=None, adv=None, sub=None, verb=None, adj=None)
+        c = dict(dom=dom, tense=tense, neg=neg, kind=kind, obj=None, pp=None, adv=None, sub=None, verb=None, adj=None)
         if kind == "cop":
-            c["adj"] = _pick(rng, self.lex.adjs_by_class[cls])
+            typ = subj["type"] if subj else _pick(rng, lex.types(dom))
+            own = lex.adjs.get((dom, typ), [])
+            c["adj"] = _pick(rng, own) if own and rng.random() < 0.6 else _pick(rng, GENERIC_ADJS)
         else:
-            pool = self.lex.trans_by_class[cls] if kind == "trans" else self.lex.intr_by_class[cls]
+            pool = lex.trans[dom] if kind == "trans" else lex.intr[dom]
+            if subj is not None:
+                pool = [v for v in pool if subj["type"] in lex.verbs[v]["subj"]] or pool
             c["verb"] = _pick(rng, pool)
+            typ = subj["type"] if subj else _pick(rng, lex.verbs[c["verb"]]["subj"])
+        c["subj"] = subj or self.subject(rng, dom, typ, anchors=anchors, pronouns=pronouns, p_pp=p_subj_pp)
+        if kind != "cop":
             if kind == "trans":
-                ocls = _pick(rng, self.lex.verbs[c["verb"]]["obj"])
-                exclude = (subj.get("noun"),)
-                c["obj"] = self.np(rng, ocls, anchors=anchors, p_pp=0.12, exclude=exclude)
+                otyp = _pick(rng, lex.verbs[c["verb"]]["obj"])
+                c["obj"] = self.np(rng, dom, otyp, anchors=anchors, p_pp=0.12, exclude=(c["subj"].get("noun"),))
             if p_pp and rng.random() < p_pp:
-                pcls = "place" if rng.random() < 0.75 else _pick(rng, TOPIC_LABELS)
-                c["pp"] = dict(prep=_pick(rng, _PREPS_ADJ), np=self.np(rng, pcls, anchors=anchors, p_pp=0))
+                ptyp = "place" if rng.random() < 0.8 else _pick(rng, lex.types(dom))
+                exclude = (c["subj"].get("noun"), (c["obj"] or {}).get("noun"))
+                c["pp"] = dict(prep=_pick(rng, _PREPS_ADJ), np=self.np(rng, dom, ptyp, anchors=anchors, p_pp=0, exclude=exclude))
         if p_adv and rng.random() < p_adv:
             options = [a for a, t in _ADVS.items() if tense in t.split() and (kind != "cop" or a in _TIME_ADVS)]
             c["adv"] = _pick(rng, options)
         if p_sub and rng.random() < p_sub:
             conj = _pick(rng, _CCONJ + _SCONJ)
-            c["sub"] = (conj, self.clause(rng, anchors=anchors, pronouns=pronouns, p_sub=0, p_cop=p_cop,
+            sub_dom = dom if rng.random() < 0.7 else None  # a subordinate clause mostly stays on topic
+            c["sub"] = (conj, self.clause(rng, dom=sub_dom, anchors=anchors, pronouns=pronouns, p_sub=0, p_cop=p_cop,
                                           p_trans=p_trans, p_subj_pp=0, p_pp=p_pp * 0.5, p_adv=p_adv * 0.5))
         return c
 
@@ -474,7 +507,7 @@ class _Grammar:
     def _clause_en(self, c, gap):
         lex = self.lex
         L = lambda w, t: [w, t, None]  # noqa: E731
-        subj = [L(gap_word(gap), _WH[gap_word(gap)])] if gap == "subj" else self.np_leaves("en", c["subj"])
+        subj = [L(gap_word(gap, c), _WH[gap_word(gap, c)])] if gap == "subj" else self.np_leaves("en", c["subj"])
         third = True if gap == "subj" else self._third_sg(c["subj"])
         t, neg = c["tense"], c["neg"]
         question = gap in ("obj", "pp")  # subject questions need no inversion
@@ -503,7 +536,7 @@ class _Grammar:
         if c["adv"]:
             rest += [L(c["adv"], "ADV")]
         if question:
-            out = [L(gap_word(gap), _WH[gap_word(gap)])] + lead + subj + rest
+            out = [L(gap_word(gap, c), _WH[gap_word(gap, c)])] + lead + subj + rest
         else:
             out = subj + lead + rest
         if c["sub"]:
@@ -514,7 +547,7 @@ class _Grammar:
     def _clause_x(self, lang, c, gap):
         lex, rules = self.lex, _LANG_RULES[lang]
         L = lambda w, t: [w, t, None]  # noqa: E731
-        wh = [L(lex.word(lang, "F", gap_word(gap)), _WH[gap_word(gap)])] if gap else []
+        wh = [L(lex.word(lang, "F", gap_word(gap, c)), _WH[gap_word(gap, c)])] if gap else []
         subj = wh if gap == "subj" else self.np_leaves(lang, c["subj"])
         neg = [L(lex.word(lang, "F", "not"), "PART")] if c["neg"] else []
         if c["kind"] == "cop":
@@ -557,7 +590,10 @@ class _Grammar:
         return leaves
 
 
-def gap_word(gap):
+def gap_word(gap, c=None):
+    """The question word for a gap: who / what (a non-person subject) / what / where."""
+    if gap == "subj" and c is not None and c["subj"].get("type") not in ("person", None):
+        return "what"
     return {"subj": "who", "obj": "what", "pp": "where"}[gap]
 
 
@@ -603,12 +639,13 @@ class _World:
 
     def topic(self, split, n):
         rng = _stream(self.seed, "syn_topic", split)
+        anchors = split == "train" and TOPIC_TRAIN_ANCHORS  # evaluation rows are always anchor-free
         rows = {lang: [] for lang in self.langs}
         for i in range(n):
-            cls = _pick(rng, TOPIC_LABELS)
-            c = self._sized(rng, lambda: self.g.clause(rng, cls=cls, anchors=False, pronouns=False, p_sub=0.15, p_cop=0.1))
+            dom = _pick(rng, TOPIC_LABELS)
+            c = self._sized(rng, lambda: self.g.clause(rng, dom=dom, anchors=anchors, pronouns=False, p_sub=0.15, p_cop=0.1))
             for lang in self.langs:
-                rows[lang].append({"id": f"syn_topic-{split}-{i}", "text_a": _text(self.g.sentence(lang, c)), "text_b": None, "label": cls})
+                rows[lang].append({"id": f"syn_topic-{split}-{i}", "text_a": _text(self.g.sentence(lang, c)), "text_b": None, "label": dom})
         return rows
 
     def qa(self, split, n):
@@ -616,11 +653,11 @@ class _World:
         rows = {lang: [] for lang in self.langs}
         for i in range(n):
             n_sent = int(rng.integers(2, 5))
-            classes = [_pick(rng, ("animal", "person", "person", "animal", "tool", "food", "place")) for _ in range(n_sent)]
             used_nouns, clauses = set(), []
-            for cls in classes:
+            for _s in range(n_sent):
+                dom = _pick(rng, TOPIC_LABELS)
                 for _ in range(100):
-                    c = self.g.clause(rng, cls=cls, anchors=True, pronouns=False, p_sub=0, p_cop=0, p_trans=1.0,
+                    c = self.g.clause(rng, dom=dom, anchors=True, pronouns=False, p_sub=0, p_cop=0, p_trans=1.0,
                                       tense="past", neg=False, kind="trans", p_subj_pp=0, p_pp=0.5, p_adv=0.2)
                     nouns = {c["subj"].get("noun") or c["subj"].get("name"), c["obj"]["noun"]}
                     if c["pp"]:
@@ -678,25 +715,24 @@ class _World:
         rows = []
         g = self.g
         for i in range(n):
-            cls = _pick(rng, TOPIC_LABELS)
-            ctx = g.clause(rng, cls=cls, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
-                           neg=False, p_subj_pp=0)
-            subj = dict(ctx["subj"])
-            if "noun" in subj:
-                subj = dict(subj, adjs=[], pp=None, det="the")
-            others = [c for c in TOPIC_LABELS if c != cls]
+            dom = _pick(rng, TOPIC_LABELS)
+            typ = "animal" if dom == "farm" and rng.random() < 0.4 else "person"
+            subj = g.np(rng, dom, typ, anchors=True, p_pp=0)
+            ctx = g.clause(rng, dom=dom, subj=subj, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
+                           neg=False, p_pp=0.3)
+            the = dict(subj, adjs=[], pp=None, det="the", num=subj["num"])
+            others = [d for d in TOPIC_LABELS if d != dom]
             rng.shuffle(others)
 
-            def cont(subject, verb_cls):
+            def cont(subject, d):
                 kind = "trans" if rng.random() < 0.6 else "intr"
-                c = g.clause(rng, cls=verb_cls, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
+                c = g.clause(rng, dom=d, subj=subject, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
                              neg=False, kind=kind, p_pp=0.2, p_adv=0.2)
-                c["subj"] = subject
                 return _text(g.sentence("en", c))
 
-            right = cont(subj, cls)
-            wrong_verb = cont(subj, others[0])  # same subject, a verb that does not fit it
-            wrong_subj = [cont(g.np(rng, o, anchors=True, p_pp=0, det="the", p_adj=(1, 0, 0)), o) for o in others[1:3]]
+            right = cont(the, dom)  # the same entity doing something of the same topic
+            wrong_verb = cont(the, others[0])  # the same entity, off topic
+            wrong_subj = [cont(g.np(rng, o, "person", anchors=True, p_pp=0, det="the", p_adj=(1, 0, 0)), o) for o in others[1:3]]
             choices = [right, wrong_verb] + wrong_subj
             order = rng.permutation(len(choices))
             choices = [choices[j] for j in order]
@@ -736,6 +772,10 @@ class _World:
                 gap = _pick(rng, ("subj", "obj", "pp") if c["pp"] else ("subj", "obj"))
                 c["sub"] = None
             leaves = self.g.sentence(lang, c, gap)
+            if lang != "en" and rng.random() < BILINGUAL:
+                # a bilingual line: the English sentence followed by its translation
+                lines.append(_text(self.g.sentence("en", c, gap)) + " " + _text(leaves))
+                continue
             if lang != "en" and rng.random() < self.code_switch:
                 # a code-switched sentence: some content words left in English (English stem,
                 # host-language suffix), as in loanword-heavy or code-switched web text
