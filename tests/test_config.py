@@ -41,13 +41,16 @@ def test_presets_do_not_inherit_the_paper_grid(path):
 def test_tiny_resolves_to_the_expected_grid():
     exp = Experiment(tiny())
     assert list(exp.models) == ["tiny-mlm", "tiny-random"]
-    assert exp.model_pipelines("tiny-mlm") == ["none", "syn_choice", "syn_gram", "multitask"]
+    assert exp.model_pipelines("tiny-mlm") == ["none", "syn_gram", "syn_qa", "multitask"]
     assert exp.model_pipelines("tiny-random") == ["none"]
-    assert sorted(exp.trained_targets) == ["syn_pos", "syn_qa", "syn_topic"]
+    assert sorted(exp.trained_targets) == ["syn_pos", "syn_topic"]
     assert [t.name for t in exp.retrieval_targets] == ["syn_tatoeba"]
-    hp = exp.hparams("target", "syn_qa")
-    assert hp["max_length"] == 128 and hp["doc_stride"] == 32 and hp["epochs"] == 2 and hp["lr"] == 2e-4
-    assert exp.hparams("target", "syn_pos")["epochs"] == 2
+    hp = exp.hparams("intermediate", "syn_qa", "syn_qa")
+    assert hp["max_length"] == 128 and hp["doc_stride"] == 32 and hp["epochs"] == 1 and hp["lr"] == 1e-4
+    # in the multitask run syn_qa keeps its featurisation (max_length) but takes the run's lr
+    mt = exp.hparams("intermediate", "syn_qa", "multitask")
+    assert mt["max_length"] == 128 and mt["batch_size"] == 32
+    assert exp.hparams("target", "syn_pos")["epochs"] == 2 and exp.hparams("target", "syn_pos")["lr"] == 2e-4
     # a multitask run has one set of hyperparameters, stated in its spec
     assert exp.hparams("intermediate", "syn_gram", "multitask")["lr"] == 1e-4
 
@@ -104,12 +107,12 @@ def test_new_local_task_without_code(tmp_path):
 
 def test_sequence_pipelines_start_from_their_prefix():
     cfg = tiny()
-    cfg["pipelines"]["syn_gram+syn_choice"] = {"kind": "sequence", "stages": ["syn_gram", "syn_choice"]}
-    cfg["pipelines"]["g+c+m"] = {"kind": "sequence", "stages": ["syn_gram", "syn_choice", "multitask"]}
+    cfg["pipelines"]["syn_gram+syn_qa"] = {"kind": "sequence", "stages": ["syn_gram", "syn_qa"]}
+    cfg["pipelines"]["g+c+m"] = {"kind": "sequence", "stages": ["syn_gram", "syn_qa", "multitask"]}
     exp = Experiment(cfg)
     plan = Plan(exp)
-    assert plan.intermediate_inputs("tiny-mlm", "syn_gram+syn_choice", 1)["init"] == "results/tiny/models/tiny-mlm/syn_gram/seed1/checkpoint.json"
-    assert plan.intermediate_inputs("tiny-mlm", "g+c+m", 0)["init"] == "results/tiny/models/tiny-mlm/syn_gram+syn_choice/seed0/checkpoint.json"
+    assert plan.intermediate_inputs("tiny-mlm", "syn_gram+syn_qa", 1)["init"] == "results/tiny/models/tiny-mlm/syn_gram/seed1/checkpoint.json"
+    assert plan.intermediate_inputs("tiny-mlm", "g+c+m", 0)["init"] == "results/tiny/models/tiny-mlm/syn_gram+syn_qa/seed0/checkpoint.json"
     assert plan.intermediate_inputs("tiny-mlm", "syn_gram", 0)["init"] == "results/tiny/models/tiny-mlm/base/checkpoint.json"
 
 
@@ -133,7 +136,7 @@ def test_params_are_canonical_and_exact():
     cfg = tiny()
     cfg["train"]["target"]["defaults"] = dict(reversed(list(cfg["train"]["target"]["defaults"].items())))
     assert Plan(Experiment(cfg)).target_params("tiny-mlm", "syn_gram", "syn_pos", 0) == a  # key order is irrelevant
-    cfg["train"]["target"]["tasks"]["syn_topic"] = {"lr": 1e-3}
+    cfg["train"]["target"].setdefault("tasks", {})["syn_topic"] = {"lr": 1e-3}
     assert Plan(Experiment(cfg)).target_params("tiny-mlm", "syn_gram", "syn_pos", 0) == a  # other task untouched
 
 
@@ -150,3 +153,56 @@ def test_udpos_languages_without_a_dev_set_are_scored_on_test():
     splits = spec["benchmarks"][0]["splits"]
     assert len(splits) == 33 and splits["de"] == "validation"
     assert {lang for lang, s in splits.items() if s == "test"} == {"kk", "th", "tl", "yo"}
+
+
+def test_environment_variables_fill_machine_specific_paths(monkeypatch):
+    cfg = tiny()
+    cfg["models"]["local-enc"] = {"source": "local", "path": "${XSTILTS_TEST_ENCODER:-models/default-enc}"}
+    cfg["models"]["tiny-random"]["pipelines"] = ["none"]
+    monkeypatch.delenv("XSTILTS_TEST_ENCODER", raising=False)
+    assert Experiment(cfg).models["local-enc"].path == "models/default-enc"
+    monkeypatch.setenv("XSTILTS_TEST_ENCODER", "/data/enc")
+    assert Experiment(cfg).models["local-enc"].path == "/data/enc"
+    cfg["models"]["local-enc"]["path"] = "${XSTILTS_TEST_UNSET_VAR}/enc"
+    monkeypatch.delenv("XSTILTS_TEST_UNSET_VAR", raising=False)
+    with pytest.raises(ConfigError, match=r"'models.local-enc.path' uses environment variable XSTILTS_TEST_UNSET_VAR"):
+        Experiment(cfg)
+
+
+def test_english_only_runs_never_read_a_target_language_training_row(monkeypatch, tmp_path):
+    """The mini preset reads realmini, whose xnli, pawsx and udpos train folders also hold human
+    translations: in the zero-shot regime no job may name them, as an input or in its params, and
+    the training job refuses a spec that would read them."""
+    import json
+
+    from xstilts import jobs
+
+    monkeypatch.setenv("XSTILTS_REALMINI", str(tmp_path / "realmini"))
+    exp = Experiment(load_yaml(ROOT / "config" / "mini.yaml"))
+    plan = Plan(exp)
+    checked = 0
+    for model in exp.models:
+        for pipeline in exp.needed_pipelines(model):
+            for seed in exp.seeds:
+                if exp.pipelines[pipeline].trains:
+                    spec = json.loads(plan.intermediate_params(model, pipeline, seed))
+                    files = plan.intermediate_inputs(model, pipeline, seed)["data"]
+                    checked += _assert_english_only(spec, files)
+                for train_task in exp.trained_targets:
+                    spec = json.loads(plan.target_params(model, pipeline, train_task, seed))
+                    files = plan.target_inputs(model, pipeline, train_task, seed)["data"]
+                    checked += _assert_english_only(spec, files)
+    assert checked == 5 * 2 + 6 * 4 * 2  # every intermediate and target job of the preset
+    task = exp.tasks["xnli"]
+    hp = exp.hparams("target", "xnli")
+    with pytest.raises(Exception, match=r"English-only \(zero-shot\) regime .* only 'en' may be read"):
+        jobs._task_data(task, {"root": str(tmp_path), "train_languages": ["en", "de"], "cap": None}, hp, None, None, "error", {})
+
+
+def _assert_english_only(spec, files) -> int:
+    assert spec["hparams"]["regime"] == "english"
+    for task, data in spec["data"].items():
+        assert data["train_languages"] == ["en"], (task, data)
+    train_files = [f for f in files if "/train/" in f]
+    assert train_files and all(f.endswith("/train/en.jsonl") for f in train_files), files
+    return 1

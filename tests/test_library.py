@@ -302,3 +302,122 @@ def test_max_length_beyond_the_encoder_positions_is_refused(tiny_encoder_dir):
     check_max_length(enc, 256, "max_length")
     with pytest.raises(CheckpointError, match="max_length of task 'x' is 300, but the encoder accepts at most 256 tokens"):
         check_max_length(enc, 300, "max_length of task 'x'")
+
+
+def test_retrieval_is_scored_in_xtremes_direction_and_the_reverse():
+    """XTREME queries the non-English index with each English sentence; the reverse is kept too.
+
+    Two foreign sentences (rows 0, 1) and two English ones.  English 0 is nearest to foreign 0 and
+    English 1 nearest to foreign 0 as well (en->xx: 1 of 2 right); foreign 0 is nearest to
+    English 0 and foreign 1 nearest to English 1 (xx->en: 2 of 2 right)."""
+    from xstilts.evaluate import score_retrieval
+
+    src = np.array([[1.0, 0.0], [0.0, 1.0]])  # foreign
+    tgt = np.array([[1.0, 0.1], [0.8, 0.7]])  # English
+    # cos(en1, xx0) = 0.8/1.063 = 0.75 > cos(en1, xx1) = 0.7/1.063 = 0.66
+    # cos(xx1, en0) = 0.1/1.005 = 0.10 < cos(xx1, en1) = 0.66
+    rows = [{"id": "a", "source": "x", "target": "y"}, {"id": "b", "source": "x", "target": "y"}]
+    result, recs = score_retrieval(RET, rows, src, tgt)
+    assert result == {"accuracy": 0.5, "accuracy_xx_to_en": 1.0}
+    assert [r["prediction"] for r in recs] == [0, 0] and [r["prediction_xx_to_en"] for r in recs] == [0, 1]
+
+
+def _meaning_embedder(meaning_of):
+    """Texts -> rows: meaning m is the unit vector e_m plus a shared component (so that unrelated
+    sentences have a small positive cosine, as real encoders give)."""
+
+    def embed_texts(texts):
+        vecs = np.full((len(texts), 10), 0.3)
+        for i, t in enumerate(texts):
+            vecs[i, meaning_of[t]] += 1.0
+        return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    return embed_texts
+
+
+def test_bucc_threshold_is_chosen_on_dev_and_reused_on_test():
+    from xstilts.evaluate import score_bucc
+
+    meaning = {"d1": 1, "d2": 2, "d3": 7, "g1": 1, "g2": 2, "g3": 8,  # dev: d3 has no translation
+               "t1": 1, "t2": 2, "t3": 3, "t4": 5, "f1": 1, "f2": 2, "f3": 3, "f4": 4}  # fmt: skip
+    dev = (["D1", "D2", "D3"], ["d1", "d2", "d3"], ["G1", "G2", "G3"], ["g1", "g2", "g3"], [("D1", "G1"), ("D2", "G2")])
+    # test: t3/f3 share a meaning but are not a gold pair (a false positive at any threshold
+    # that keeps the true pairs); t4/f4 are unrelated and must fall below the dev threshold
+    test = (["T1", "T2", "T3", "T4"], ["t1", "t2", "t3", "t4"], ["F1", "F2", "F3", "F4"], ["f1", "f2", "f3", "f4"],
+            [("T1", "F1"), ("T2", "F2")])  # fmt: skip
+    result, recs = score_bucc(dev, test, _meaning_embedder(meaning), k=4)
+    assert result["dev_f1"] == 1.0
+    predicted = {(r["source_id"], r["target_id"]) for r in recs if r["predicted"]}
+    assert predicted == {("T1", "F1"), ("T2", "F2"), ("T3", "F3")}
+    # precision 2/3, recall 2/2, F1 = 2 * (2/3) * 1 / (2/3 + 1) = 0.8
+    assert result["precision"] == pytest.approx(2 / 3) and result["recall"] == 1.0 and result["f1"] == pytest.approx(0.8)
+    assert result["n_gold"] == 2 and result["n_candidates"] == 4
+    scores = {(r["source_id"], r["target_id"]): r["score"] for r in recs}
+    assert scores[("T4", "F4")] < result["threshold"] <= scores[("T1", "F1")]
+
+
+def test_bucc_drops_sentences_whose_text_repeats():
+    """XTREME's read_sent2id: a text that occurs twice maps to no id, so its pairs are not scored."""
+    from xstilts.evaluate import mine_bucc
+
+    meaning = {"a": 1, "b": 2, "A": 1, "B": 2}
+    cands = mine_bucc(["s1", "s2", "s3"], ["a", "b", "b"], ["e1", "e2"], ["A", "B"], _meaning_embedder(meaning), k=2)
+    assert [(s, t) for s, t, _ in cands] == [("s1", "e1")]
+
+
+def test_retrieval_job_mines_bucc_from_the_release_files(tmp_path, tiny_encoder_dir):
+    """The whole job on the BUCC 2018 fixture release: manifest -> read -> embed -> mine -> F1."""
+    from xstilts import jobs
+    from xstilts.tasks import build_registry
+
+    release = Path(__file__).parent / "fixtures/release/bucc2018"
+    (tmp_path / "data/bucc").mkdir(parents=True)
+    (tmp_path / "data/bucc/manifest.json").write_text(json.dumps({"path": str(release)}))
+    task = build_registry(None)["bucc"]
+    params = {
+        "identity": {"model": "toy", "pipeline": "none", "seed": None},
+        "benchmarks": [{"task": jobs.task_to_dict(task), "root": str(tmp_path / "data"), "split": "test",
+                        "splits": {"de": "test"}, "languages": ["de"], "max_examples": None}],
+        "layer": 1, "max_length": 64, "batch_size": 8, "dtype": "float32", "encoder_module": None,
+        "from_base": True, "on_bad_row": "error",
+    }  # fmt: skip
+    out, preds = tmp_path / "m.json", tmp_path / "p.jsonl.gz"
+    jobs.retrieval(params, os.path.join(tiny_encoder_dir, "config.json"), str(out), str(preds))
+    m = json.loads(out.read_text())["benchmarks"]["bucc"]
+    de = m["languages"]["de"]
+    assert m["main_metric"] == "f1" and de["n_gold"] == 1 and de["split"] == "test"
+    assert {"f1", "precision", "recall", "threshold", "dev_f1"} <= set(de)
+    assert 0.0 <= de["f1"] <= 1.0 and m["mean"]["f1"] == de["f1"]
+    import gzip
+
+    with gzip.open(preds, "rt") as f:
+        recs = [json.loads(line) for line in f]
+    assert len(recs) == de["n_candidates"] and all(r["benchmark"] == "bucc" for r in recs)
+
+
+def test_metrics_lineage_names_the_pinned_model_and_data_revisions(tmp_path):
+    """Every metrics file carries the chain base -> intermediate -> target with the Hub revisions."""
+    from xstilts.jobs import lineage
+
+    def meta(d, **m):
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "checkpoint.json").write_text(json.dumps(m))
+
+    data = tmp_path / "resources/data"
+    (data / "mnli").mkdir(parents=True)
+    (data / "mnli/manifest.json").write_text(json.dumps(
+        {"source": "hub", "dataset_id": "nyu-mll/glue", "requested_revision": None, "revision": "main",
+         "resolved": {"mnli/train": {"commit": "abc123"}}, "files": {}}))  # fmt: skip
+    base, inter, target = tmp_path / "base", tmp_path / "inter", tmp_path / "target"
+    meta(base, kind="hub", id="FacebookAI/xlm-roberta-large", revision="main", commit="c0ffee")
+    meta(inter, kind="intermediate", init=str(base), tasks={"mnli": {}}, params={"data": {"mnli": {"root": str(data)}}})
+    meta(target, kind="target", init=str(inter), tasks={"xnli": {}}, params={"data": {"xnli": {"root": "/my/jsonl"}}})
+    chain = lineage(str(target))
+    assert [c["kind"] for c in chain] == ["hub", "intermediate", "target"]
+    assert chain[0]["id"] == "FacebookAI/xlm-roberta-large" and chain[0]["commit"] == "c0ffee"
+    assert chain[1]["data"]["mnli"]["dataset_id"] == "nyu-mll/glue"
+    assert chain[1]["data"]["mnli"]["resolved"]["mnli/train"]["commit"] == "abc123"
+    assert chain[2]["data"]["xnli"] == {"source": "local", "root": "/my/jsonl"}
+    # a local model directory (no checkpoint.json) ends the chain with its path
+    meta(inter, kind="intermediate", init=str(tmp_path / "e5"), tasks={"mnli": {}}, params={"data": {}})
+    assert lineage(str(inter))[0] == {"kind": "local", "path": str(tmp_path / "e5")}

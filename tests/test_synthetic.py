@@ -173,17 +173,31 @@ def test_retrieval_and_topic_sentences_are_anchor_free(world):
 
 def test_pretraining_corpus_has_anchors_but_the_languages_differ(world):
     root, _ = world
-    vocab = {}
+    lex = synthetic._Lexicon(3)
+    tokens = {}
     for lang in LANGUAGES:
         with open(os.path.join(root, "corpus", f"{lang}.txt"), encoding="utf-8") as f:
-            vocab[lang] = {w for line in f for w in _words(line)}
+            tokens[lang] = [w for line in f for w in _words(line)]
+    anchors = set(synthetic.NAMES) | set(synthetic.DIGITS) | {n for n, d in lex.nouns.items() if d["anchor"]}
+    assert set(tokens["en"]) <= lex.english_words | set(synthetic.DIGITS)
     for lang in LANGUAGES:
         if lang == "en":
             continue
-        shared = vocab[lang] & vocab["en"]
-        assert shared, lang  # names, digits, loanwords
-        assert set(synthetic.NAMES) & shared and set(synthetic.DIGITS) & shared, shared  # the intended anchors
-        assert len(shared) < 0.2 * len(vocab[lang])
+        shared = [w for w in tokens[lang] if w in lex.english_words or w in anchors]
+        assert set(shared) & anchors  # loanwords, names, digits survive
+        # English words occur only as anchors and in the few code-switched sentences
+        assert 0 < len(shared) < 0.15 * len(tokens[lang]), (lang, len(shared), len(tokens[lang]))
+
+
+def test_topic_labels_do_not_follow_sentence_length(world):
+    root, _ = world
+    rows = _rows(root, "syn_topic", "train", "en")
+    assert all(5 <= len(r["text_a"].split()) <= 12 for r in rows)
+    by_label = {}
+    for r in rows:
+        by_label.setdefault(r["label"], set()).add(len(r["text_a"].split()))
+    assert set(by_label) == set(synthetic.TOPIC_LABELS)
+    assert all(len(lengths) >= 3 for lengths in by_label.values())
 
 
 def test_word_order_differs_by_language(world):
@@ -205,7 +219,7 @@ def test_word_order_differs_by_language(world):
 
 def test_labels_are_balanced_enough(world):
     root, _ = world
-    for task, n_labels in (("syn_topic", 5), ("syn_gram", 2)):
+    for task, n_labels in (("syn_topic", len(synthetic.TOPIC_LABELS)), ("syn_gram", 2)):
         labels = [r["label"] for r in _rows(root, task, "train", "en")]
         assert len(set(labels)) == n_labels
     choice = [r["label"] for r in _rows(root, "syn_choice", "train", "en")]

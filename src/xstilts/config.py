@@ -8,6 +8,7 @@ rules stay declarative and the same answers are testable without Snakemake.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,34 @@ def load_yaml(path) -> dict:
             return yaml.safe_load(f) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file '{path}' does not exist.") from None
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(obj, where: str = ""):
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a config by the environment's
+    value, so that machine-specific paths (a local model directory, a data root) stay out of the
+    preset.  An unset variable without a default stops with a sentence naming the key."""
+    if isinstance(obj, dict):
+        return {k: expand_env(v, f"{where}.{k}" if where else str(k)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [expand_env(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if not isinstance(obj, str) or "${" not in obj:
+        return obj
+
+    def sub(m):
+        value = os.environ.get(m.group(1))
+        if value is None or value == "":
+            if m.group(2) is None:
+                raise ConfigError(
+                    f"config key '{where}' uses environment variable {m.group(1)}, which is not set; "
+                    f"set it or write a default as ${{{m.group(1)}:-default}}."
+                )
+            return m.group(2)
+        return value
+
+    return _ENV_REF.sub(sub, obj)
 
 
 # --------------------------------------------------------------------------- validation
@@ -145,7 +174,7 @@ class Experiment:
     """A validated experiment config with defaults applied."""
 
     def __init__(self, config: dict):
-        config = json.loads(json.dumps(config))  # plain types, private copy
+        config = expand_env(json.loads(json.dumps(config)))  # plain types, private copy
         validate_schema(config)
         self.raw = config
         self.name = config["experiment"]

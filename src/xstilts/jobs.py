@@ -59,6 +59,44 @@ def provenance() -> dict:
     return {"code_version": code_version(), "versions": package_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
+def data_record(root: str, task_name: str) -> dict:
+    """Where a task's rows came from: the Hub dataset with its pinned and resolved revisions, the
+    release files, or the local JSONL root."""
+    manifest = os.path.join(root, task_name, "manifest.json")
+    if not os.path.exists(manifest):
+        world = os.path.join(root, "world.json")
+        return {"source": "synthetic" if os.path.exists(world) else "local", "root": root}
+    with open(manifest, encoding="utf-8") as f:
+        m = json.load(f)
+    keep = ("source", "dataset_id", "requested_revision", "revision", "resolved", "path", "datasets_version")
+    return {k: m[k] for k in keep if k in m}
+
+
+def lineage(encoder_dir: str) -> list[dict]:
+    """The chain of encoders a model was trained from, base model first: for the base its Hub id,
+    pinned revision and resolved commit (or local path, or how it was made); for every training
+    stage its kind, tasks and data sources."""
+    chain, d, seen = [], encoder_dir, set()
+    while d and d not in seen:
+        seen.add(d)
+        meta_path = os.path.join(d, "checkpoint.json")
+        if not os.path.exists(meta_path):  # a local model directory
+            chain.append({"kind": "local", "path": d})
+            break
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+        entry = {"kind": meta.get("kind"), "dir": d}
+        for key in ("id", "revision", "commit", "like"):
+            if key in meta:
+                entry[key] = meta[key]
+        if meta.get("tasks") and isinstance(meta.get("params"), dict):
+            entry["tasks"] = sorted(meta["tasks"])
+            entry["data"] = {t: data_record(spec["root"], t) for t, spec in meta["params"].get("data", {}).items()}
+        chain.append(entry)
+        d = meta.get("init") if meta.get("kind") in ("intermediate", "target") else None
+    return chain[::-1]
+
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -136,6 +174,11 @@ def _task_data(task: Task, spec: dict, hp: dict, tokenizer, cache_dir, on_bad_ro
     from .train import TaskData
 
     root = spec["root"]
+    if hp["regime"] == "english" and list(spec["train_languages"]) != ["en"]:
+        raise XstiltsError(
+            f"task '{task.name}' is trained in the English-only (zero-shot) regime but its job names training "
+            f"languages {spec['train_languages']}; only 'en' may be read."
+        )
     files = []
     for lang in spec["train_languages"]:
         path = data_file(root, task.name, "train", lang)
@@ -262,8 +305,32 @@ def evaluate(params: dict, checkpoint: str, out: str, predictions: str, threads:
         "training": {"hparams": thp, "result": {k: v for k, v in meta["result"].items() if k != "history"},
                      "code_version": meta.get("code_version")},
         "settings": params,
+        "lineage": lineage(ckpt),
+        "eval_data": {b["task"]["name"]: data_record(b["root"], b["task"]["name"]) for b in params["benchmarks"]},
         **provenance(),
     })  # fmt: skip
+
+
+RETRIEVAL_MEANS = {"retrieval_accuracy": ("accuracy", "accuracy_xx_to_en"), "bucc_f1": ("f1", "precision", "recall")}
+
+
+def _score_bucc(model, tokenizer, bench: dict, lang: str, params: dict) -> tuple[dict, list[dict]]:
+    """BUCC for one language: the release files named in the fetched manifest, dev and test mined."""
+    from .evaluate import embed, score_bucc
+    from .release_files import XTREME_BUCC_SPLITS, read_bucc
+
+    manifest = os.path.join(bench["root"], "bucc", "manifest.json")
+    with open(manifest, encoding="utf-8") as f:
+        release = json.load(f)["path"]
+
+    def embed_texts(texts):
+        enc = tokenizer(texts, truncation=True, max_length=params["max_length"])
+        feats = [{"input_ids": ids, "side": "source", "row": i} for i, ids in enumerate(enc["input_ids"])]
+        return embed(model, feats, layer=params["layer"], batch_size=params["batch_size"], pad_id=tokenizer.pad_token_id)
+
+    dev = read_bucc(release, lang, XTREME_BUCC_SPLITS["validation"])
+    test = read_bucc(release, lang, XTREME_BUCC_SPLITS[bench["splits"][lang]])
+    return score_bucc(dev, test, embed_texts, k=4)
 
 
 def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: int | None = None) -> None:
@@ -287,6 +354,12 @@ def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: i
         task = task_from_dict(bench["task"])
         per_lang = {}
         for lang in bench["languages"]:
+            if task.metric == "bucc_f1":
+                result, recs = _score_bucc(model, tokenizer, bench, lang, params)
+                per_lang[lang] = {**result, "n": result["n_gold"], "split": bench["splits"][lang]}
+                records += [{"benchmark": task.name, "lang": lang, **r} for r in recs]
+                log.info("%s %s: %s", task.name, lang, result)
+                continue
             path = data_file(bench["root"], task.name, bench["splits"][lang], lang)
             rows = read_rows(path, task, limit=bench["max_examples"], on_bad_row=params["on_bad_row"])
             feats = cached_encode(path, rows, task, tokenizer, cache_dir=CACHE_DIR, max_length=params["max_length"])
@@ -299,10 +372,13 @@ def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: i
             log.info("%s %s: %s", task.name, lang, result)
         benchmarks[task.name] = {
             "split": bench["split"], "metric": task.metric, "main_metric": task.main_metric, "languages": per_lang,
-            "mean": {m: _mean([v[m] for v in per_lang.values()]) for m in ("accuracy",)},
+            "mean": {m: _mean([v[m] for v in per_lang.values()]) for m in RETRIEVAL_MEANS[task.metric]},
         }  # fmt: skip
     _write_predictions(predictions, records)
-    write_json(out, {**params["identity"], "encoder": enc_dir, "benchmarks": benchmarks, "settings": params, **provenance()})
+    write_json(out, {**params["identity"], "encoder": enc_dir, "benchmarks": benchmarks, "settings": params,
+                     "lineage": lineage(enc_dir),
+                     "eval_data": {b["task"]["name"]: data_record(b["root"], b["task"]["name"]) for b in params["benchmarks"]},
+                     **provenance()})  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- command line

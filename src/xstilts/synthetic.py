@@ -1,28 +1,31 @@
 """A deterministic synthetic multilingual world: the offline miniature of the X-STILTs experiment.
 
-``generate_world(out_root, seed=...)`` writes, with pure Python + numpy:
+``generate_world(out_root, seed=...)`` writes, with pure Python + numpy (no torch):
 
 - an English-like language ``en`` produced by a small probabilistic grammar over a lexicon with
-  parts of speech and semantic classes (animal / food / tool / place / person nouns, verbs with
-  selectional restrictions, adjectives, determiners, prepositions, pronouns, adverbs, auxiliaries,
-  question words, conjunctions), sentences of ~5-20 words;
+  parts of speech, five topic domains (food, farm, school, travel, workshop) and noun types
+  (person / animal / thing / place), verbs with selectional restrictions, adjectives, determiners,
+  prepositions, pronouns, adverbs, auxiliaries, question words and conjunctions: declaratives,
+  negation, three tenses, copular clauses, PPs, subordinate and coordinate clauses, wh-questions;
+  sentences of ~5-20 words;
 - four pseudo-languages ``xa xb xc xd``: every English lemma and function word is rewritten into a
-  pseudo-word from the language's own syllable inventory (different per language), inflection is
+  pseudo-word from the language's own syllable inventory (different per language); inflection is
   re-expressed with the language's own suffixes (plural, past, future; no do-support, no
-  agreement), and each language has its own word order (see ``LANGUAGES``).  What survives
-  unchanged across languages (the *anchors*) is realistic and small: punctuation, digits, personal
-  names and a few loanword nouns (pizza, radio, hotel, doctor, ...), which keep their stem but take
-  the language's own plural suffix;
-- an MLM corpus per language (independent, not parallel, sentences) and the tasks of ``TASKS``,
-  in ``{out_root}/{task}/{split}/{lang}.jsonl`` (formats of ``xstilts.data``) plus
+  agreement); each language has its own word order (see ``LANGUAGES``).  What survives unchanged
+  (the *anchors*) is small and realistic: punctuation, digits, personal names and ~4 loanword nouns
+  per domain (pizza, tractor, laptop, taxi, robot, ...) that keep their stem but take the host's
+  plural suffix.  In the MLM corpus, a quarter of each pseudo-language's sentences are
+  code-switched (~40 % of their content words left in English: English stem, host suffix);
+- an MLM corpus per language (independent, not parallel, sentences) and the tasks of ``TASKS``
+  in ``{out_root}/{task}/{split}/{lang}.jsonl`` (formats of ``xstilts.data``), plus
   ``{out_root}/corpus/{lang}.txt`` and the manifest ``{out_root}/world.json``.
 
 Rows that are translations of each other carry the same id in every language.  The meaning-
-dependent evaluation data (``syn_topic`` and ``syn_tatoeba``) is *anchor-free*: it uses no word
-that is shared with English, so an encoder can only transfer it through what pretraining aligned.
+dependent evaluation data (``syn_topic`` validation/test and ``syn_tatoeba``) is *anchor-free*: it
+uses no word shared with English, so an encoder can only transfer it through what pretraining
+aligned; ``syn_topic`` sentence lengths are balanced across labels.
 
-Same arguments -> byte-identical files (numpy ``default_rng`` streams keyed by seed, task and split).
-This module imports no torch: it runs as its own cheap job.
+Same arguments -> byte-identical files (numpy ``default_rng`` streams keyed by seed, task, split).
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import numpy as np
 
 WORLD_VERSION = 1
 CODE_SWITCH = 0.25  # share of a pseudo-language's corpus sentences that are code-switched
-BILINGUAL = 0.0  # share of a pseudo-language's corpus lines that are English + translation
 TOPIC_TRAIN_ANCHORS = True  # training rows of syn_topic may use anchor words
 _CS_WORD = 0.4  # share of the content words of a code-switched sentence left in English
 
@@ -52,7 +54,13 @@ POS_TAGS = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "NOUN", "NUM",
     "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "VERB",
 )  # fmt: skip
-TOPIC_LABELS = ("food", "farm", "school", "travel", "workshop")
+DOMAINS = ("food", "farm", "school", "travel", "workshop")  # the lexicon's topic domains
+# syn_topic: what the sentence says about its subject (predicate type): a state or property
+# ("the soup was hot"), an action on an object ("the cook sliced the onion") or an event or
+# activity without one ("the soup boiled").  Expressed by language-specific copulas, verbs and
+# argument structure; sentence lengths are balanced across labels so length gives nothing away.
+TOPIC_LABELS = ("state", "action", "event")
+_TOPIC_KIND = {"state": "cop", "action": "trans", "event": "intr"}
 GRAM_LABELS = ("grammatical", "scrambled")
 
 TASKS = {
@@ -70,7 +78,7 @@ TASKS = {
         "splits": ["train", "validation", "test"],
         "multilingual": True,
         "category": "semantic",
-        "description": "synthetic world: semantic class of the main clause's subject noun (anchor-free sentences)",
+        "description": "synthetic world: what the sentence predicates of its subject: a state, an action on an object, or an event without one (anchor-free, length-balanced)",
     },
     "syn_qa": {
         "format": "span_qa",
@@ -91,7 +99,7 @@ TASKS = {
         "splits": ["train", "validation"],
         "multilingual": False,
         "category": "commonsense_mc",
-        "description": "synthetic world (English intermediate task): pick the continuation whose subject and verb fit the context",
+        "description": "synthetic world (English intermediate task): pick the continuation about the same entity and on the same topic as the context",
     },
     "syn_gram": {
         "format": "classification",
@@ -258,10 +266,10 @@ class _Lexicon:
         self.nouns = {}  # lemma -> dict(domain, type, pl, anchor)
         self.pool = {}  # (domain, type, with anchors?) -> [lemmas]
         self.verbs = {}  # lemma -> dict(domain, past, third, subj (types), obj (types, or None))
-        self.trans = {d: [] for d in TOPIC_LABELS}
-        self.intr = {d: [] for d in TOPIC_LABELS}
+        self.trans = {d: [] for d in DOMAINS}
+        self.intr = {d: [] for d in DOMAINS}
         self.adjs = {}  # (domain, type) -> domain-specific adjectives
-        for dom in TOPIC_LABELS:
+        for dom in DOMAINS:
             spec = _DOMAINS[dom]
             for typ in NOUN_TYPES:
                 plain, anchored = [], []
@@ -383,7 +391,7 @@ class _Lexicon:
 
 # ----------------------------------------------------------------------------------- the grammar
 def _pick(rng, seq):
-    return seq[int(rng.integers(len(seq)))]
+    return seq[min(int(rng.random() * len(seq)), len(seq) - 1)]
 
 
 class _Grammar:
@@ -403,7 +411,8 @@ class _Grammar:
                 det = _pick(rng, DIGITS)
             else:
                 det = _pick(rng, _DET_PL if num == "pl" else _DET_SG)
-        n_adj = int(rng.choice(3, p=list(p_adj)))
+        r = rng.random()
+        n_adj = 0 if r < p_adj[0] else (1 if r < p_adj[0] + p_adj[1] else 2)
         adjs = []
         for _ in range(n_adj):
             own = self.lex.adjs.get((dom, typ), [])
@@ -430,7 +439,7 @@ class _Grammar:
         """A clause whose content words come from topic domain ``dom``.  ``subj`` (an NP) forces
         the subject; the verb is then one that takes a subject of its type."""
         lex = self.lex
-        dom = dom or _pick(rng, TOPIC_LABELS)
+        dom = dom or _pick(rng, DOMAINS)
         tense = tense or _pick(rng, ("past", "pres", "fut"))
         neg = (rng.random() < 0.15) if neg is None else neg
         if kind is None:
@@ -452,10 +461,10 @@ class _Grammar:
             if kind == "trans":
                 otyp = _pick(rng, lex.verbs[c["verb"]]["obj"])
                 c["obj"] = self.np(rng, dom, otyp, anchors=anchors, p_pp=0.12, exclude=(c["subj"].get("noun"),))
-            if p_pp and rng.random() < p_pp:
-                ptyp = "place" if rng.random() < 0.8 else _pick(rng, lex.types(dom))
-                exclude = (c["subj"].get("noun"), (c["obj"] or {}).get("noun"))
-                c["pp"] = dict(prep=_pick(rng, _PREPS_ADJ), np=self.np(rng, dom, ptyp, anchors=anchors, p_pp=0, exclude=exclude))
+        if p_pp and rng.random() < p_pp:
+            ptyp = "place" if rng.random() < 0.8 else _pick(rng, lex.types(dom))
+            exclude = (c["subj"].get("noun"), (c["obj"] or {}).get("noun"))
+            c["pp"] = dict(prep=_pick(rng, _PREPS_ADJ), np=self.np(rng, dom, ptyp, anchors=anchors, p_pp=0, exclude=exclude))
         if p_adv and rng.random() < p_adv:
             options = [a for a, t in _ADVS.items() if tense in t.split() and (kind != "cop" or a in _TIME_ADVS)]
             c["adv"] = _pick(rng, options)
@@ -564,7 +573,7 @@ class _Grammar:
             pp = wh if gap == "pp" else self.pp_leaves(lang, c["pp"])
         adv = [[lex.word(lang, "R", c["adv"]), "ADV", None, c["adv"]]] if c["adv"] else []
         if rules["verb_final"]:
-            out = subj + adv + pp + obj + vgroup if c["kind"] != "cop" else subj + adv + obj + vgroup
+            out = subj + adv + pp + obj + vgroup
         else:
             out = subj + vgroup + obj + pp + adv
         if gap and not rules["wh_in_situ"] and gap != "subj":
@@ -642,10 +651,17 @@ class _World:
         anchors = split == "train" and TOPIC_TRAIN_ANCHORS  # evaluation rows are always anchor-free
         rows = {lang: [] for lang in self.langs}
         for i in range(n):
-            dom = _pick(rng, TOPIC_LABELS)
-            c = self._sized(rng, lambda: self.g.clause(rng, dom=dom, anchors=anchors, pronouns=False, p_sub=0.15, p_cop=0.1))
+            label = _pick(rng, TOPIC_LABELS)
+            length = int(rng.integers(5, 13))  # English words incl. the full stop, same for every label
+            for _ in range(100000):
+                c = self.g.clause(rng, kind=_TOPIC_KIND[label], anchors=anchors, pronouns=True, p_sub=0,
+                                  p_subj_pp=0.25, p_pp=0.5, p_adv=0.4)
+                if len(self.g.sentence("en", c)) == length:
+                    break
+            else:  # pragma: no cover
+                raise RuntimeError(f"no {label} sentence of {length} words")
             for lang in self.langs:
-                rows[lang].append({"id": f"syn_topic-{split}-{i}", "text_a": _text(self.g.sentence(lang, c)), "text_b": None, "label": dom})
+                rows[lang].append({"id": f"syn_topic-{split}-{i}", "text_a": _text(self.g.sentence(lang, c)), "text_b": None, "label": label})
         return rows
 
     def qa(self, split, n):
@@ -655,7 +671,7 @@ class _World:
             n_sent = int(rng.integers(2, 5))
             used_nouns, clauses = set(), []
             for _s in range(n_sent):
-                dom = _pick(rng, TOPIC_LABELS)
+                dom = _pick(rng, DOMAINS)
                 for _ in range(100):
                     c = self.g.clause(rng, dom=dom, anchors=True, pronouns=False, p_sub=0, p_cop=0, p_trans=1.0,
                                       tense="past", neg=False, kind="trans", p_subj_pp=0, p_pp=0.5, p_adv=0.2)
@@ -715,13 +731,13 @@ class _World:
         rows = []
         g = self.g
         for i in range(n):
-            dom = _pick(rng, TOPIC_LABELS)
+            dom = _pick(rng, DOMAINS)
             typ = "animal" if dom == "farm" and rng.random() < 0.4 else "person"
             subj = g.np(rng, dom, typ, anchors=True, p_pp=0)
             ctx = g.clause(rng, dom=dom, subj=subj, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
                            neg=False, p_pp=0.3)
             the = dict(subj, adjs=[], pp=None, det="the", num=subj["num"])
-            others = [d for d in TOPIC_LABELS if d != dom]
+            others = [d for d in DOMAINS if d != dom]
             rng.shuffle(others)
 
             def cont(subject, d):
@@ -750,15 +766,19 @@ class _World:
                 c = self._sized(rng, lambda: self.g.clause(rng), lo=6)
                 leaves = self.g.sentence("en", c)
                 words, tags = _words(leaves), [x[1] for x in leaves]
-                # a local order violation: swap two adjacent words of different kinds (never the
+                # local order violations: swap two adjacent words of different kinds (never the
                 # final punctuation; adverbs excluded since they move freely in English)
                 cand = [j for j in range(len(words) - 2)
                         if tags[j] != tags[j + 1] and "ADV" not in (tags[j], tags[j + 1]) and words[j] != words[j + 1]]
                 if cand:
                     break
-            if label == "scrambled":
-                j = _pick(rng, cand)
-                words[j], words[j + 1] = words[j + 1], words[j]
+            if label == "scrambled":  # two or three such swaps at separate places
+                for _ in range(2 if len(words) < 10 else 3):
+                    if not cand:
+                        break
+                    j = _pick(rng, cand)
+                    words[j], words[j + 1] = words[j + 1], words[j]
+                    cand = [k for k in cand if abs(k - j) > 1]
             rows.append({"id": f"syn_gram-{split}-{i}", "text_a": " ".join(words), "text_b": None, "label": label})
         return {"en": rows}
 
@@ -772,10 +792,6 @@ class _World:
                 gap = _pick(rng, ("subj", "obj", "pp") if c["pp"] else ("subj", "obj"))
                 c["sub"] = None
             leaves = self.g.sentence(lang, c, gap)
-            if lang != "en" and rng.random() < BILINGUAL:
-                # a bilingual line: the English sentence followed by its translation
-                lines.append(_text(self.g.sentence("en", c, gap)) + " " + _text(leaves))
-                continue
             if lang != "en" and rng.random() < self.code_switch:
                 # a code-switched sentence: some content words left in English (English stem,
                 # host-language suffix), as in loanword-heavy or code-switched web text
