@@ -22,6 +22,12 @@ try:
     EXP = Experiment(config)
 except XstiltsError as e:
     sys.exit(f"xstilts: {e}")
+for _name, _model in EXP.models.items():
+    if _model.source == "local" and not os.path.isfile(os.path.join(_model.path, "config.json")):
+        sys.exit(
+            f"xstilts: config key 'models.{_name}.path' names '{_model.path}', which is not a model directory "
+            f"(no config.json there); expected a local Hugging Face model directory (see the config's comments)."
+        )
 PLAN = Plan(EXP)
 OUT = EXP.out
 
@@ -33,6 +39,7 @@ include: "workflow/rules/intermediate.smk"
 include: "workflow/rules/target.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/plan.smk"
 
 
 rule all:

@@ -50,6 +50,14 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "config key 'train.target.defaults.learning_rate' is not a known setting" in proc.stdout + proc.stderr
     assert not (work / "results").exists()
+    # a local model directory that is not there: one sentence naming the key, before any job
+    cfg = yaml.safe_load((work / "config/mini.yaml").read_text())
+    cfg["models"]["e5-small"]["path"] = str(tmp_path / "no-such-model")
+    (work / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0
+    assert "config key 'models.e5-small.path' names" in proc.stderr and "not a model directory" in proc.stderr
+    assert not (work / "results").exists()
 
 
 def test_zero_shot_target_jobs_are_given_english_training_data_only():
