@@ -167,7 +167,7 @@ def test_nothing_reruns_without_an_edit(tiny_run):
 @pytest.mark.slow
 def test_target_learning_rate_reruns_only_that_target(tiny_run):
     work, _ = tiny_run
-    counts = _rerun_counts(work, lambda c: c["train"]["target"]["tasks"].setdefault("syn_topic", {}).update(lr=1e-4))
+    counts = _rerun_counts(work, lambda c: c["train"]["target"].setdefault("tasks", {}).setdefault("syn_topic", {}).update(lr=1e-4))
     # syn_topic models: tiny-mlm 4 pipelines x 2 seeds + tiny-random none x 2 seeds
     assert counts == {"train_target": 10, "evaluate_target": 10, **REPORT}
 

@@ -8,6 +8,7 @@ rules stay declarative and the same answers are testable without Snakemake.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -52,6 +53,17 @@ EVAL_DEFAULTS = {"batch_size": 64, "max_examples": None, "max_length": 512}
 FIGURE_DEFAULTS = {"width": 6.0, "height": None, "dpi": 200, "cmap": "RdBu", "font_scale": 0.9}
 TABLE_DEFAULTS = {"digits": 1, "scale": 100.0}
 MODEL_DEFAULTS = {"pooling": "cls", "dtype": "float32", "revision": "main", "retrieval_layer": None}
+
+# Cluster resources (config key `resources`, slurm/README.md).  The five rule families that may use a
+# GPU, with the per-job key each family's per-task table is indexed by; `cpu` is every other job
+# (synthesize_world, random_init, the report rules), which never asks for a GPU.
+GPU_FAMILIES = {"pretrain": None, "intermediate": "pipelines", "target": "tasks", "evaluate": "tasks", "retrieval": None}
+CPU_FAMILY = "cpu"
+# Without a `resources` section every job is a CPU job (gpu 0), so a preset that names none (the
+# smoke test) runs on any machine and never waits for a GPU.  mem_mb/runtime: ample for the tiny
+# preset, whose longest job (pretrain_mlm) takes about a minute on 2 cores (README, "The tiny preset").
+RESOURCE_DEFAULTS = {"gpu": 0, "gpu_model": None, "cpus_per_gpu": 4, "mem_mb": 8000, "runtime": 60}
+CPU_RESOURCE_DEFAULTS = {"mem_mb": 4000, "runtime": 30}
 
 
 def slug(model_id: str) -> str:
@@ -170,6 +182,24 @@ class Pipeline:
         return "+".join(self.stages[:-1]) if len(self.stages) > 2 else self.stages[0]
 
 
+@dataclass(frozen=True)
+class JobResources:
+    """What one job asks the cluster for (``Experiment.job_resources``)."""
+
+    mem_mb: int
+    runtime: int  # minutes, first attempt
+    gpu: int = 0
+    gpu_model: str | None = None
+    cpus_per_gpu: int | None = None
+    max_runtime: int | None = None
+
+    def runtime_at(self, attempt: int = 1) -> int:
+        """Attempt n asks for n times the first attempt's time (a timed-out job is retried with more),
+        capped at ``resources.max_runtime`` (the partition's limit)."""
+        minutes = self.runtime * max(1, int(attempt))
+        return min(minutes, self.max_runtime) if self.max_runtime else minutes
+
+
 class Experiment:
     """A validated experiment config with defaults applied."""
 
@@ -197,6 +227,7 @@ class Experiment:
         self.table = {**TABLE_DEFAULTS, **report.get("table", {})}
         self.resources = config.get("resources", {})
         self._check_train_overrides()
+        self._check_resources()
 
     # ------------------------------------------------------------------ construction
 
@@ -350,6 +381,65 @@ class Experiment:
 
     def retrieval_layer(self, model: str) -> int | None:
         return self.models[model].retrieval_layer
+
+    # ------------------------------------------------------------------ cluster resources
+
+    def _check_resources(self) -> None:
+        """Names under ``resources`` must be models, pipelines and training tasks of this experiment."""
+        res = self.resources
+        for model in res.get("models", {}):
+            if model not in self.models:
+                raise ConfigError(
+                    f"config key 'resources.models.{model}' names unknown model '{model}'; known models: {sorted(self.models)}."
+                )
+        known = {"pipelines": sorted(n for n, p in self.pipelines.items() if p.trains), "tasks": sorted(self.trained_targets)}
+        for family, table in GPU_FAMILIES.items():
+            for name in res.get(family, {}).get(table, {}) if table else ():
+                if name not in known[table]:
+                    what = "trained pipeline" if table == "pipelines" else "training task of a target"
+                    raise ConfigError(
+                        f"config key 'resources.{family}.{table}.{name}' is not a {what} of this experiment; "
+                        f"expected one of {known[table]}."
+                    )
+
+    def job_resources(self, family: str, model: str | None = None, key: str | None = None) -> JobResources:
+        """The resources of one job of a rule family, from the config's ``resources`` section.
+
+        Later wins: built-in defaults, ``resources.defaults``, ``resources.{family}``, then the
+        family's per-job table (``intermediate.pipelines.{pipeline}``, ``target.tasks.{train_task}``,
+        ``evaluate.tasks.{train_task}``; ``key`` names the entry).  The model's entry
+        (``resources.models.{model}``) then multiplies ``runtime`` and ``mem_mb`` by its
+        ``runtime_scale`` and ``mem_scale``, sets the GPU count of a GPU job to its ``gpus``
+        (a model larger than one GPU) and may name its ``gpu_model``.  A job asking for 0 GPUs is a
+        CPU job: it names no GPU model.  ``cpu`` jobs take only ``resources.cpu`` (mem_mb, runtime).
+        """
+        res = self.resources
+        max_runtime = res.get("max_runtime")
+        if family == CPU_FAMILY:
+            r = {**CPU_RESOURCE_DEFAULTS, **res.get(CPU_FAMILY, {})}
+            return JobResources(mem_mb=r["mem_mb"], runtime=_cap(r["runtime"], max_runtime), max_runtime=max_runtime)
+        if family not in GPU_FAMILIES:
+            raise ConfigError(f"unknown resource family '{family}'; expected one of {[*GPU_FAMILIES, CPU_FAMILY]}.")
+        section = res.get(family, {})
+        table = GPU_FAMILIES[family]
+        r = {**RESOURCE_DEFAULTS, **res.get("defaults", {})}
+        r.update({k: v for k, v in section.items() if k != table})
+        if table and key is not None:
+            r.update(section.get(table, {}).get(key, {}))
+        m = res.get("models", {}).get(model, {}) if model is not None else {}
+        gpu = r["gpu"] and m.get("gpus", r["gpu"])
+        return JobResources(
+            mem_mb=math.ceil(r["mem_mb"] * m.get("mem_scale", 1)),
+            runtime=_cap(math.ceil(r["runtime"] * m.get("runtime_scale", 1)), max_runtime),
+            gpu=gpu,
+            gpu_model=(m.get("gpu_model") or r["gpu_model"]) if gpu else None,
+            cpus_per_gpu=r["cpus_per_gpu"],
+            max_runtime=max_runtime,
+        )
+
+
+def _cap(minutes: int, max_runtime: int | None) -> int:
+    return min(minutes, max_runtime) if max_runtime else minutes
 
 
 def _items(d: dict | None) -> tuple:

@@ -203,10 +203,14 @@ def _task_data(task: Task, spec: dict, hp: dict, tokenizer, cache_dir, on_bad_ro
 
 
 def train(params: dict, init: str, out: str, threads: int | None = None) -> None:
-    """Train one intermediate or target model from the encoder in ``dirname(init)``."""
+    """Train one intermediate or target model from the encoder in ``dirname(init)``.
+
+    Resumable (resume.py): a rerun of the same job continues from its saved training state; on
+    SIGTERM or SIGUSR1 the job saves that state and exits with status 128 + the signal number."""
     from transformers import AutoTokenizer
 
     from .models import TaskModel, check_max_length, load_encoder, save_checkpoint
+    from .resume import StateStore, TrainingInterrupted
     from .train import set_seed, train as train_loop
 
     _threads(threads)
@@ -214,6 +218,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     hp = params["hparams"]
     tasks = [task_from_dict(t) for t in params["tasks"]]
     tokenizer = AutoTokenizer.from_pretrained(init_dir)
+    set_seed(params["seed"])  # weights the encoder lacks (an unused pooler) are drawn at random: the same each run
     encoder = load_encoder(init_dir, dtype=params["model"]["dtype"],
                            encoder_module=params["model"].get("encoder_module") if params["from_base"] else None)  # fmt: skip
     stats: dict = {}
@@ -225,7 +230,19 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     tasks = [d.task for d in data]
     set_seed(params["seed"])  # the fresh heads' initialisation belongs to the seed
     model = TaskModel(encoder, tasks, pooling=params["model"]["pooling"], dropout=hp["dropout"] or 0.0)
-    result = train_loop(model, data, hp, seed=params["seed"], pad_id=tokenizer.pad_token_id)
+    # resumable state (resume.py): in the scratch folder of exactly this job, valid while the initial
+    # weights and the data files are unchanged; deleted once the checkpoint is saved
+    inputs = [p for p in Path(init_dir).glob("*") if p.suffix in (".safetensors", ".bin")]
+    for t in tasks:
+        spec = params["data"][t.name]
+        inputs += [data_file(spec["root"], t.name, "train", lang) for lang in spec["train_languages"]]
+        inputs.append(data_file(spec["root"], t.name, "validation", "en"))
+    store = StateStore.for_job(params, init, out, inputs)
+    try:
+        result = train_loop(model, data, hp, seed=params["seed"], pad_id=tokenizer.pad_token_id, store=store)
+    except TrainingInterrupted as e:  # exit 128 + signal: Snakemake's --retries or SLURM's requeue reruns it
+        log.warning("%s", e)
+        raise SystemExit(e.exit_code) from None
     meta = {
         "kind": params["phase"],
         "tasks": {t.name: task_to_dict(t) for t in tasks},
@@ -237,6 +254,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
         **provenance(),
     }
     save_checkpoint(os.path.dirname(out), model, tokenizer, meta, dtype=hp["checkpoint_dtype"])
+    store.clear()
     log.info("saved %s (best validation %.4f at step %d)", os.path.dirname(out), result["best_validation"], result["best_step"])
 
 

@@ -7,17 +7,85 @@ canonical JSON: Snakemake reruns a job when its params text changes and only the
 
 from __future__ import annotations
 
+import functools
 import os
 
-from .config import FEATURE_KEYS, Experiment, canonical_json
+from .config import CPU_FAMILY, FEATURE_KEYS, Experiment, canonical_json
 from .jobs import task_to_dict
 from .tasks import Task
+
+
+# The resource family of every rule that runs as a cluster job (the config's `resources` section;
+# fetch_model and fetch_dataset are local rules: downloads run where the internet is).
+RULE_FAMILIES = {
+    "pretrain_mlm": "pretrain",
+    "train_intermediate": "intermediate",
+    "train_target": "target",
+    "evaluate_target": "evaluate",
+    "evaluate_retrieval": "retrieval",
+    "synthesize_world": CPU_FAMILY,
+    "random_init": CPU_FAMILY,
+    "collect_scores": CPU_FAMILY,
+    "transfer_matrix_table": CPU_FAMILY,
+    "transfer_matrix_figure": CPU_FAMILY,
+}
+# Every job of a GPU family takes one slot of the job (or group of jobs) SLURM runs it in.  The slurm
+# profile gives each submission one slot (`resources: group_slot=1`, scope local), so that Snakemake
+# sizes a group of evaluations as jobs run one after another -- as the jobstep executor runs them --
+# and a group of GPU evaluations asks for one GPU, not one per job (slurm/README.md).
+GROUP_SLOT = "group_slot"
 
 
 class Plan:
     def __init__(self, exp: Experiment):
         self.exp = exp
         self.out = exp.out
+
+    # ------------------------------------------------------------------ cluster resources
+
+    def rule_resources(self, rule: str) -> dict:
+        """The resources a rule declares: name -> the value every job of the rule asks for, or None
+        where it differs between jobs (``runtime`` always: it grows with the attempt).  A value the
+        rule's jobs can share is declared as a constant, which keeps the dry run of a large grid
+        fast; ``gpu_model`` is declared only where some job of the rule names one."""
+        family = RULE_FAMILIES[rule]
+        keys = {"intermediate": [self._intermediate_key(p) for p, spec in self.exp.pipelines.items() if spec.trains],
+                "target": list(self.exp.trained_targets), "evaluate": list(self.exp.trained_targets)}.get(family, [None])  # fmt: skip
+        jobs = [self._resources(family, model, key, 1) for model in self.exp.models for key in keys or [None]]
+        out = {}
+        for name in jobs[0]:
+            values = {job[name] for job in jobs}
+            if name == "gpu_model" and values == {None}:
+                continue  # no job names a GPU model
+            out[name] = values.pop() if len(values) == 1 and name != "runtime" else None
+        return out
+
+    def resource_names(self, rule: str) -> list[str]:
+        """The resources a rule declares (the same for all of its jobs; values per job)."""
+        return list(self.rule_resources(rule))
+
+    def resources(self, rule: str, wildcards=None, attempt: int = 1) -> dict:
+        """Snakemake resources of one job of ``rule`` (its wildcards, a mapping): ``gpu``,
+        ``cpus_per_gpu``, ``mem_mb``, ``runtime`` (minutes, times the attempt: a retried job asks for
+        more), ``group_slot`` and ``gpu_model`` (None: no GPU model named, or a CPU job).  ``cpu``
+        jobs have only ``mem_mb`` and ``runtime``: they never ask for a GPU."""
+        family = RULE_FAMILIES[rule]
+        wildcards = wildcards or {}
+        key = self._intermediate_key(wildcards["pipeline"]) if family == "intermediate" else wildcards.get("train_task")
+        return dict(self._resources(family, wildcards.get("model"), key, attempt))
+
+    def _intermediate_key(self, pipeline: str) -> str:
+        """A pipeline's entry in ``resources.intermediate.pipelines``: its own, else its last stage's."""
+        table = self.exp.resources.get("intermediate", {}).get("pipelines", {})
+        return pipeline if pipeline in table else self.intermediate_stage(pipeline).name
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Plan per workflow; a rule asks once per resource
+    def _resources(self, family: str, model: str | None, key: str | None, attempt: int) -> dict:
+        r = self.exp.job_resources(family, model, key)
+        if family == CPU_FAMILY:
+            return {"mem_mb": r.mem_mb, "runtime": r.runtime_at(attempt)}
+        return {"gpu": r.gpu, "cpus_per_gpu": r.cpus_per_gpu, "mem_mb": r.mem_mb, "runtime": r.runtime_at(attempt),
+                GROUP_SLOT: 1, "gpu_model": r.gpu_model}  # fmt: skip
 
     # ------------------------------------------------------------------ paths
 

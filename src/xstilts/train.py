@@ -3,7 +3,9 @@
 AdamW with linear warm-up and decay, gradient clipping and accumulation, dynamic padding with
 length-grouped batches, model selection on English validation data every ``eval_every`` steps
 (keeping the best weights, stopping after ``patience`` validations without improvement).
-Devices, mixed precision and multi-GPU are Hugging Face Accelerate's job.
+Devices, mixed precision and multi-GPU are Hugging Face Accelerate's job.  Given a state store, a
+run saves its full state every ``save_every`` steps and when warned by a signal, and a rerun
+resumes from it exactly (resume.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch
 
 from .evaluate import predict, score
 from .features import collate, length_grouped_batches
+from .resume import Progress, StateStore, StopSignals, TrainingInterrupted, capture, restore
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -96,8 +99,13 @@ def validate(model, data: list[TaskData], hp: dict, pad_id: int, autocast=None) 
     return (float(np.mean(list(scores.values()))) if scores else float("nan")), scores
 
 
-def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, progress: bool = True) -> dict:
-    """Train ``model`` in place; the best validated weights are loaded back at the end."""
+def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, progress: bool = True,
+          store: StateStore | None = None) -> dict:  # fmt: skip
+    """Train ``model`` in place; the best validated weights are loaded back at the end.
+
+    With a ``store`` the run is resumable (see resume.py): it continues from the state saved there
+    if there is one, saves its full state every ``save_every`` steps, and on SIGTERM or SIGUSR1
+    saves it at the next step boundary and raises TrainingInterrupted."""
     set_seed(seed)
     acc = make_accelerator(hp["precision"])
     if hp["freeze_embeddings"]:
@@ -112,77 +120,106 @@ def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, prog
     scheduler = linear_schedule(optimizer, int(hp["warmup_ratio"] * total), total)
     model, optimizer = acc.prepare(model, optimizer)
     n_proc, rank = acc.num_processes, acc.process_index
+    unwrapped = acc.unwrap_model(model)
+    save_every = hp.get("save_every")
+    run, best_state = Progress(), None
+    saved = store.load() if store is not None else None
+    if saved is not None:
+        run, best_state = restore(saved, unwrapped, optimizer, scheduler, acc.scaler)
+        run.resumed_from.append(run.step)
+        log.info("resuming from %s: step %d of %d (epoch %d, batch %d)", store.path, run.step, total, run.epoch, run.batch)
     log.info("training %s: %d examples, %d steps (%d per epoch), batch %d x accumulation %d x %d processes, device %s, precision %s",
              "+".join(d.task.name for d in data), sum(len(d.train) for d in data), total, steps_per_epoch,
              hp["batch_size"], hp["grad_accum"], n_proc, acc.device, acc.mixed_precision)  # fmt: skip
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc="train", disable=not progress or not acc.is_local_main_process,
+    bar = tqdm(total=total, initial=run.step, desc="train", disable=not progress or not acc.is_local_main_process,
                file=sys.stderr, mininterval=1.0 if sys.stderr.isatty() else 10.0)  # fmt: skip
-    history, best = [], {"score": -math.inf, "step": 0, "scores": {}}
-    best_state = None
-    step, micro, bad_evals, epoch, t0, tokens = 0, 0, 0, 0, time.time(), 0
-    unwrapped = acc.unwrap_model(model)
+    t0 = time.time() - run.elapsed
 
     def evaluate_now():
-        nonlocal best_state, bad_evals
+        nonlocal best_state
         val, per_task = validate(unwrapped, data, hp, pad_id, acc.autocast)
-        history.append({"step": step, "score": val, "tasks": per_task, "elapsed_s": round(time.time() - t0, 1)})
-        improved = math.isnan(val) or val > best["score"]  # no validation data: keep the latest
-        log.info("step %d/%d: validation %.4f %s%s", step, total, val, per_task, " (best)" if improved else "")
+        run.history.append({"step": run.step, "score": val, "tasks": per_task, "elapsed_s": round(time.time() - t0, 1)})
+        improved = math.isnan(val) or val > run.best["score"]  # no validation data: keep the latest
+        log.info("step %d/%d: validation %.4f %s%s", run.step, total, val, per_task, " (best)" if improved else "")
         if improved or best_state is None:
-            best.update(score=val if not math.isnan(val) else -math.inf, step=step, scores=per_task)
+            run.best.update(score=val if not math.isnan(val) else -math.inf, step=run.step, scores=per_task)
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}
-            bad_evals = 0
+            run.bad_evals = 0
         else:
-            bad_evals += 1
+            run.bad_evals += 1
+
+    def save_state():
+        run.elapsed = time.time() - t0
+        if acc.is_main_process:
+            store.save(capture(run, unwrapped, optimizer, scheduler, acc.scaler, best_state))
+        acc.wait_for_everyone()
 
     model.train()
     done = False
-    while not done:
-        plan = epoch_schedule(data, hp["batch_size"], seed, epoch)[rank::n_proc]
-        for t, idx in plan:
-            d = data[t]
-            batch = collate([d.train[i] for i in idx], d.task.format, pad_id)
-            tokens += int(batch["attention_mask"].sum())
-            batch = {k: v.to(acc.device) for k, v in batch.items()}
-            with acc.autocast():
-                loss, _ = model(d.task.name, batch)
-            acc.backward(loss / hp["grad_accum"])
-            micro += 1
-            if micro % hp["grad_accum"]:
-                continue
-            acc.clip_grad_norm_(model.parameters(), hp["max_grad_norm"])
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
-            if step % hp["eval_every"] == 0 or step == total:
-                evaluate_now()
-                if hp["patience"] and bad_evals >= hp["patience"]:
-                    log.info("early stop: %d validations without improvement", bad_evals)
+    with StopSignals(active=store is not None) as stop:
+        while not done:
+            plan = epoch_schedule(data, hp["batch_size"], seed, run.epoch)[rank::n_proc]
+            for t, idx in plan[run.batch :]:
+                run.batch += 1
+                d = data[t]
+                batch = collate([d.train[i] for i in idx], d.task.format, pad_id)
+                run.tokens += int(batch["attention_mask"].sum())
+                batch = {k: v.to(acc.device) for k, v in batch.items()}
+                with acc.autocast():
+                    loss, _ = model(d.task.name, batch)
+                acc.backward(loss / hp["grad_accum"])
+                run.micro += 1
+                if run.micro % hp["grad_accum"]:
+                    continue
+                acc.clip_grad_norm_(model.parameters(), hp["max_grad_norm"])
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                run.step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
+                if run.step % hp["eval_every"] == 0 or run.step == total:
+                    evaluate_now()
+                    if hp["patience"] and run.bad_evals >= hp["patience"]:
+                        log.info("early stop: %d validations without improvement", run.bad_evals)
+                        done = True
+                if run.step >= total:
                     done = True
-            if step >= total:
-                done = True
-            if done:
-                break
-        epoch += 1
+                if done:
+                    break
+                if store is not None:  # a step boundary: nothing is accumulated
+                    signum = _stop_signal(stop, acc)
+                    if signum or (save_every and run.step % save_every == 0):
+                        save_state()
+                    if signum:
+                        bar.close()
+                        raise TrainingInterrupted(signum, run.step, str(store.path))
+            run.epoch += 1
+            run.batch = 0
     bar.close()
     if best_state is not None:
         unwrapped.load_state_dict(best_state)
     elapsed = time.time() - t0
     return {
-        "steps": step,
-        "epochs_started": epoch,
-        "best_step": best["step"],
-        "best_validation": best["score"],
-        "best_validation_tasks": best["scores"],
-        "history": history,
+        "steps": run.step,
+        "epochs_started": run.epoch,
+        "best_step": run.best["step"],
+        "best_validation": run.best["score"],
+        "best_validation_tasks": run.best["scores"],
+        "history": run.history,
+        "resumed_from": run.resumed_from,
         "train_seconds": round(elapsed, 2),
-        "train_tokens_per_second": round(tokens / max(elapsed, 1e-9), 1),
+        "train_tokens_per_second": round(run.tokens / max(elapsed, 1e-9), 1),
         "device": str(acc.device),
         "mixed_precision": acc.mixed_precision,
     }
+
+
+def _stop_signal(stop: StopSignals, acc) -> int | None:
+    """The stop signal received, agreed by all processes so that they save and stop at the same step."""
+    if acc.num_processes == 1:
+        return stop.received
+    return int(acc.gather(torch.tensor([stop.received or 0], device=acc.device)).max()) or None

@@ -11,7 +11,7 @@ import shlex
 # is an environment variable, not a param, so moving the cache never reruns a job.
 shell.prefix(
     f"export PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))}${{{{PYTHONPATH:+:$PYTHONPATH}}}} "
-    f"XSTILTS_CACHE_DIR={shlex.quote(EXP.cache_dir)}; "
+    f"XSTILTS_CACHE_DIR={shlex.quote(EXP.cache_dir)}; trap : TERM USR1; "  # bash outlives SIGTERM while a training job saves its state (resume.py)
 )
 
 
@@ -58,3 +58,15 @@ def fetched_tasks():
 
 
 HUB_MODELS = {os.path.basename(os.path.dirname(PLAN.base_encoder(m))): m for m, s in EXP.models.items() if s.source == "hub"}
+
+
+def rule_resources(rule):
+    """The `resources:` of a rule, from the config's `resources` section (Plan.rule_resources): a
+    value shared by all of the rule's jobs as a constant, the others (runtime always, which grows
+    with the attempt) as functions of the job's wildcards and attempt.  Under the slurm profile
+    gpu/gpu_model/cpus_per_gpu/mem_mb/runtime become sbatch --gpus, --cpus-per-gpu, --mem and -t."""
+
+    def per_job(name):
+        return lambda wildcards, attempt: PLAN.resources(rule, wildcards, attempt)[name]
+
+    return {name: per_job(name) if value is None else value for name, value in PLAN.rule_resources(rule).items()}

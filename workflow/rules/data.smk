@@ -7,6 +7,8 @@ rule synthesize_world:
         f"{OUT}/data/synthetic/world.json",
     params:
         spec=PLAN.synthesize_params(),
+    resources:
+        **rule_resources("synthesize_world"),
     log:
         f"{OUT}/logs/data/synthesize_world.log",
     conda:

@@ -12,6 +12,11 @@ rule evaluate_target:
     params:
         spec=lambda wc: PLAN.evaluate_params(wc.model, wc.pipeline, wc.train_task, seed_of(wc)),
     threads: 1
+    resources:
+        **rule_resources("evaluate_target"),
+    # grouped on a cluster (slurm profile: group-components), one GPU per group: slurm/README.md
+    group:
+        "evaluate"
     log:
         f"{OUT}/logs/evaluate/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}.log",
     benchmark:
@@ -32,6 +37,10 @@ rule evaluate_retrieval:
     params:
         spec=lambda wc: PLAN.retrieval_params(wc.model, wc.pipeline, wc.seedtag),
     threads: 1
+    resources:
+        **rule_resources("evaluate_retrieval"),
+    group:
+        "retrieval"
     log:
         f"{OUT}/logs/evaluate/{{model}}/{{pipeline}}/retrieval/{{seedtag}}.log",
     benchmark:

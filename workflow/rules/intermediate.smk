@@ -13,6 +13,8 @@ rule train_intermediate:
     params:
         spec=lambda wc: PLAN.intermediate_params(wc.model, wc.pipeline, seed_of(wc)),
     threads: 1
+    resources:
+        **rule_resources("train_intermediate"),
     log:
         f"{OUT}/logs/intermediate/{{model}}/{{pipeline}}/seed{{seed}}.log",
     benchmark:

@@ -14,6 +14,8 @@ rule pretrain_mlm:
         spec=lambda wc: PLAN.pretrain_params(wc.model),
         corpus=lambda wc, input: os.path.join(os.path.dirname(input.world), "corpus"),
     threads: workflow.cores
+    resources:
+        **rule_resources("pretrain_mlm"),
     log:
         f"{OUT}/logs/pretrain/{{model}}.log",
     benchmark:
@@ -35,6 +37,8 @@ rule random_init:
         model=model_alternatives("random"),
     params:
         spec='{"seed":0}',
+    resources:
+        **rule_resources("random_init"),
     log:
         f"{OUT}/logs/pretrain/{{model}}.log",
     conda:

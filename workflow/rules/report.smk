@@ -15,6 +15,8 @@ rule collect_scores:
         PLAN.all_metrics(),
     output:
         f"{TABLES}/scores_long.csv",
+    resources:
+        **rule_resources("collect_scores"),
     log:
         f"{OUT}/logs/report/collect_scores.log",
     conda:
@@ -33,6 +35,8 @@ rule transfer_matrix_table:
     params:
         spec=canonical_json(EXP.table),
         prefix=lambda wc, output: os.path.splitext(output.csv)[0],
+    resources:
+        **rule_resources("transfer_matrix_table"),
     log:
         f"{OUT}/logs/report/transfer_matrix_table.log",
     conda:
@@ -48,6 +52,8 @@ rule transfer_matrix_figure:
         f"{OUT}/figures/transfer_matrix.png",
     params:
         spec=canonical_json(EXP.figure),
+    resources:
+        **rule_resources("transfer_matrix_figure"),
     log:
         f"{OUT}/logs/report/transfer_matrix_figure.log",
     conda:

@@ -13,6 +13,8 @@ rule train_target:
     params:
         spec=lambda wc: PLAN.target_params(wc.model, wc.pipeline, wc.train_task, seed_of(wc)),
     threads: 1
+    resources:
+        **rule_resources("train_target"),
     log:
         f"{OUT}/logs/target/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}.log",
     benchmark:
