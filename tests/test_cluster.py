@@ -98,7 +98,7 @@ def test_resources_resolve_from_defaults_to_family_to_task_then_model():
     # jobs that never use a GPU declare memory and time only
     for rule in ("synthesize_world", "random_init", "collect_scores", "transfer_matrix_figure"):
         assert res(rule, model="tiny-random") == {"mem_mb": 3000, "runtime": 15}
-        assert plan.resource_names(rule) == ["mem_mb", "runtime"]
+        assert list(plan.rule_resources(rule)) == ["mem_mb", "runtime"]
 
 
 def test_runtime_grows_with_the_attempt_up_to_max_runtime():
@@ -111,10 +111,10 @@ def test_runtime_grows_with_the_attempt_up_to_max_runtime():
 
 
 def test_gpu_model_is_declared_only_when_the_config_names_one():
-    assert "gpu_model" in Plan(Experiment(with_resources(RESOURCES))).resource_names("train_target")
+    assert "gpu_model" in Plan(Experiment(with_resources(RESOURCES))).rule_resources("train_target")
     plain = {k: v for k, v in RESOURCES.items() if k not in ("retrieval", "models")}
-    assert "gpu_model" not in Plan(Experiment(with_resources(plain))).resource_names("train_target")
-    assert set(Plan(Experiment(tiny())).resource_names("evaluate_target")) == {"gpu", "cpus_per_gpu", "mem_mb", "runtime", GROUP_SLOT}
+    assert "gpu_model" not in Plan(Experiment(with_resources(plain))).rule_resources("train_target")
+    assert set(Plan(Experiment(tiny())).rule_resources("evaluate_target")) == {"gpu", "cpus_per_gpu", "mem_mb", "runtime", GROUP_SLOT}
 
 
 @pytest.mark.parametrize("path", [p for p in sorted((ROOT / "config").glob("*.yaml")) if p.name != "schema.yaml"], ids=lambda p: p.name)

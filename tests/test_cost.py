@@ -44,6 +44,10 @@ def test_flops_of_a_small_grid_match_a_hand_computation():
     assert rules["train_intermediate"].gpu_hours(100) == pytest.approx(rules["train_intermediate"].flops / 1e14 / 3600)
     disk = disk_bytes(Experiment(small_grid()))
     assert disk == {"intermediate": 4 * n, "target": 2 * 4 * n}  # float32 checkpoints
+    half = small_grid()
+    half["train"]["intermediate"]["defaults"]["checkpoint_dtype"] = "bfloat16"
+    half["train"]["target"]["defaults"]["checkpoint_dtype"] = "float16"
+    assert disk_bytes(Experiment(half)) == {"intermediate": 2 * n, "target": 2 * 2 * n}  # 2 bytes per parameter
 
 
 def test_the_paper_grid_plan_counts_the_workflows_jobs():

@@ -66,6 +66,7 @@ KNOWN_PARAMS_M = {
     "intfloat/multilingual-e5-small": 118,
 }
 DEFAULT_TFLOPS = 100.0
+BYTES_PER_PARAM = {"float32": 4, "bfloat16": 2, "float16": 2}
 
 
 @dataclass
@@ -74,6 +75,7 @@ class RuleCost:
     jobs: int = 0
     tokens: float = 0.0  # processed tokens (training passes, validation and inference)
     flops: float = 0.0
+    checkpoint_bytes: float = 0.0  # training rules: the checkpoints their jobs write
 
     def gpu_hours(self, tflops: float) -> float:
         return self.flops / (tflops * 1e12) / 3600
@@ -190,13 +192,13 @@ def estimate(exp: Experiment) -> dict[str, RuleCost]:
                 if exp.pipelines[pipeline].trains:
                     spec = json.loads(plan.intermediate_params(model, pipeline, seed))
                     tok, fl = _training(spec, n, f"pipeline '{pipeline}'")
-                    _add(rules["train_intermediate"], tok, fl)
+                    _add(rules["train_intermediate"], tok, fl, n * BYTES_PER_PARAM[spec["hparams"]["checkpoint_dtype"]])
                 if not row:
                     continue
                 for train_task in exp.trained_targets:
                     spec = json.loads(plan.target_params(model, pipeline, train_task, seed))
                     tok, fl = _training(spec, n, f"target '{train_task}'")
-                    _add(rules["train_target"], tok, fl)
+                    _add(rules["train_target"], tok, fl, n * BYTES_PER_PARAM[spec["hparams"]["checkpoint_dtype"]])
                     ev = json.loads(plan.evaluate_params(model, pipeline, train_task, seed))
                     tok, fl = _inference(ev["benchmarks"], n, spec["hparams"]["max_length"], f"target '{train_task}'")
                     _add(rules["evaluate_target"], tok, fl)
@@ -209,33 +211,22 @@ def estimate(exp: Experiment) -> dict[str, RuleCost]:
     return rules
 
 
-def _add(rc: RuleCost, tokens: float, flops: float) -> None:
+def _add(rc: RuleCost, tokens: float, flops: float, checkpoint_bytes: float = 0.0) -> None:
     rc.jobs += 1
     rc.tokens += tokens
     rc.flops += flops
+    rc.checkpoint_bytes += checkpoint_bytes
 
 
-def disk_bytes(exp: Experiment) -> dict[str, float]:
+def disk_bytes(exp: Experiment, rules: dict[str, RuleCost] | None = None) -> dict[str, float]:
     """Checkpoint disk: intermediate and target checkpoints at their saved dtype."""
-    plan = Plan(exp)
-    out = {"intermediate": 0.0, "target": 0.0}
-    for model in exp.models:
-        n = params_of(exp, model)
-        for pipeline in exp.needed_pipelines(model):
-            for seed in exp.seeds:
-                if exp.pipelines[pipeline].trains:
-                    hp = json.loads(plan.intermediate_params(model, pipeline, seed))["hparams"]
-                    out["intermediate"] += n * (2 if hp["checkpoint_dtype"] == "bfloat16" else 4)
-                if pipeline in exp.model_pipelines(model):
-                    for train_task in exp.trained_targets:
-                        hp = exp.hparams("target", train_task)
-                        out["target"] += n * (2 if hp["checkpoint_dtype"] == "bfloat16" else 4)
-    return out
+    rules = rules or estimate(exp)
+    return {"intermediate": rules["train_intermediate"].checkpoint_bytes, "target": rules["train_target"].checkpoint_bytes}
 
 
 def report(exp: Experiment, tflops: float) -> str:
     rules = estimate(exp)
-    disk = disk_bytes(exp)
+    disk = disk_bytes(exp, rules)
     lines = [
         f"# Cost plan: {exp.name}",
         "",

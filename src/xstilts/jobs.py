@@ -19,7 +19,7 @@ from pathlib import Path
 from .data import data_file, read_rows
 from .errors import XstiltsError
 from .tasks import Task
-from .utils import atomic_path, code_version, package_versions, setup_logging, write_json
+from .utils import atomic_path, code_version, package_versions, read_json, setup_logging, write_json
 
 log = logging.getLogger("xstilts.jobs")
 # where tokenised data are cached: set by the Snakefile (data.cache_dir), not a param, so moving the
@@ -66,8 +66,7 @@ def data_record(root: str, task_name: str) -> dict:
     if not os.path.exists(manifest):
         world = os.path.join(root, "world.json")
         return {"source": "synthetic" if os.path.exists(world) else "local", "root": root}
-    with open(manifest, encoding="utf-8") as f:
-        m = json.load(f)
+    m = read_json(manifest)
     keep = ("source", "dataset_id", "requested_revision", "revision", "resolved", "path", "datasets_version")
     return {k: m[k] for k in keep if k in m}
 
@@ -83,8 +82,7 @@ def lineage(encoder_dir: str) -> list[dict]:
         if not os.path.exists(meta_path):  # a local model directory
             chain.append({"kind": "local", "path": d})
             break
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
+        meta = read_json(meta_path)
         entry = {"kind": meta.get("kind"), "dir": d}
         for key in ("id", "revision", "commit", "like"):
             if key in meta:
@@ -95,6 +93,11 @@ def lineage(encoder_dir: str) -> list[dict]:
         chain.append(entry)
         d = meta.get("init") if meta.get("kind") in ("intermediate", "target") else None
     return chain[::-1]
+
+
+def eval_data(benchmarks: list[dict]) -> dict:
+    """The data source of every benchmark a metrics file scores."""
+    return {b["task"]["name"]: data_record(b["root"], b["task"]["name"]) for b in benchmarks}
 
 
 # ----------------------------------------------------------------------------- data
@@ -324,7 +327,7 @@ def evaluate(params: dict, checkpoint: str, out: str, predictions: str, threads:
                      "code_version": meta.get("code_version")},
         "settings": params,
         "lineage": lineage(ckpt),
-        "eval_data": {b["task"]["name"]: data_record(b["root"], b["task"]["name"]) for b in params["benchmarks"]},
+        "eval_data": eval_data(params["benchmarks"]),
         **provenance(),
     })  # fmt: skip
 
@@ -374,18 +377,17 @@ def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: i
         for lang in bench["languages"]:
             if task.metric == "bucc_f1":
                 result, recs = _score_bucc(model, tokenizer, bench, lang, params)
-                per_lang[lang] = {**result, "n": result["n_gold"], "split": bench["splits"][lang]}
-                records += [{"benchmark": task.name, "lang": lang, **r} for r in recs]
-                log.info("%s %s: %s", task.name, lang, result)
-                continue
-            path = data_file(bench["root"], task.name, bench["splits"][lang], lang)
-            rows = read_rows(path, task, limit=bench["max_examples"], on_bad_row=params["on_bad_row"])
-            feats = cached_encode(path, rows, task, tokenizer, cache_dir=CACHE_DIR, max_length=params["max_length"])
-            vecs = embed(model, feats, layer=params["layer"], batch_size=params["batch_size"], pad_id=tokenizer.pad_token_id)
-            src = vecs[[i for i, f in enumerate(feats) if f["side"] == "source"]]
-            tgt = vecs[[i for i, f in enumerate(feats) if f["side"] == "target"]]
-            result, recs = score_retrieval(task, rows, src, tgt)
-            per_lang[lang] = {**result, "n": len(rows), "split": bench["splits"][lang]}
+                n = result["n_gold"]
+            else:
+                path = data_file(bench["root"], task.name, bench["splits"][lang], lang)
+                rows = read_rows(path, task, limit=bench["max_examples"], on_bad_row=params["on_bad_row"])
+                feats = cached_encode(path, rows, task, tokenizer, cache_dir=CACHE_DIR, max_length=params["max_length"])
+                vecs = embed(model, feats, layer=params["layer"], batch_size=params["batch_size"], pad_id=tokenizer.pad_token_id)
+                src = vecs[[i for i, f in enumerate(feats) if f["side"] == "source"]]
+                tgt = vecs[[i for i, f in enumerate(feats) if f["side"] == "target"]]
+                result, recs = score_retrieval(task, rows, src, tgt)
+                n = len(rows)
+            per_lang[lang] = {**result, "n": n, "split": bench["splits"][lang]}
             records += [{"benchmark": task.name, "lang": lang, **r} for r in recs]
             log.info("%s %s: %s", task.name, lang, result)
         benchmarks[task.name] = {
@@ -395,7 +397,7 @@ def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: i
     _write_predictions(predictions, records)
     write_json(out, {**params["identity"], "encoder": enc_dir, "benchmarks": benchmarks, "settings": params,
                      "lineage": lineage(enc_dir),
-                     "eval_data": {b["task"]["name"]: data_record(b["root"], b["task"]["name"]) for b in params["benchmarks"]},
+                     "eval_data": eval_data(params["benchmarks"]),
                      **provenance()})  # fmt: skip
 
 

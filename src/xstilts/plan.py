@@ -60,10 +60,6 @@ class Plan:
             out[name] = values.pop() if len(values) == 1 and name != "runtime" else None
         return out
 
-    def resource_names(self, rule: str) -> list[str]:
-        """The resources a rule declares (the same for all of its jobs; values per job)."""
-        return list(self.rule_resources(rule))
-
     def resources(self, rule: str, wildcards=None, attempt: int = 1) -> dict:
         """Snakemake resources of one job of ``rule`` (its wildcards, a mapping): ``gpu``,
         ``cpus_per_gpu``, ``mem_mb``, ``runtime`` (minutes, times the attempt: a retried job asks for
