@@ -25,7 +25,7 @@ from xstilts.plan import GROUP_SLOT, RULE_FAMILIES, Plan
 
 GPU_RULES = {"pretrain_mlm", "train_intermediate", "train_target", "evaluate_target", "evaluate_retrieval"}
 TRAINING_RULES = {"pretrain_mlm", "train_intermediate", "train_target"}
-DATA_RULES = {"fetch_model", "fetch_dataset", "synthesize_world", "random_init"}
+DATA_RULES = {"fetch_model", "fetch_dataset", "fetch_corpus", "fetch_translation", "synthesize_world", "random_init"}
 SITE_VARS = ("XSTILTS_SLURM_ACCOUNT", "XSTILTS_SLURM_PARTITION", "XSTILTS_SLURM_QOS", "XSTILTS_SLURM_SITE")
 
 
@@ -49,7 +49,7 @@ def test_every_cluster_rule_takes_its_resources_from_the_config():
     text = "\n".join(p.read_text() for p in sorted((ROOT / "workflow" / "rules").glob("*.smk")))
     local = {n for block in re.findall(r"^localrules:\n((?:[ \t]+\w+,?\n)+)", text, re.M) for n in re.findall(r"\w+", block)}
     rules = dict(re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, re.M | re.S))
-    assert local >= {"fetch_model", "fetch_dataset"}
+    assert local >= {"fetch_model", "fetch_dataset", "fetch_corpus", "fetch_translation"}
     for name, body in rules.items():
         declared = re.findall(r'\*\*rule_resources\("(\w+)"\)', body)
         assert declared == ([] if name in local else [name]), (name, declared)
@@ -319,8 +319,10 @@ def test_profile_dry_run_of_the_paper_grid_without_slurm(tmp_path):
     counts = {}
     for rule, _, _ in jobs:
         counts[rule] = counts.get(rule, 0) + 1
-    assert counts == {"fetch_model": 1, "fetch_dataset": 18, "train_intermediate": 30, "train_target": 198, "evaluate_target": 198,
-                      "evaluate_retrieval": 31, "collect_scores": 1, "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "all": 1}  # fmt: skip
+    assert counts == {"fetch_model": 1, "fetch_dataset": 18, "fetch_corpus": 14, "fetch_translation": 14, "train_intermediate": 36,
+                      "train_target": 234, "evaluate_target": 234, "evaluate_retrieval": 37, "collect_scores": 1,
+                      "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "language_tables": 1, "statistics": 1,
+                      "published_comparison": 1, "all": 1}  # fmt: skip
     plan = Plan(Experiment(load_yaml(ROOT / "config.yaml")))
     for rule, wildcards, res in jobs:
         if rule in GPU_RULES:
@@ -334,10 +336,10 @@ def test_profile_dry_run_of_the_paper_grid_without_slurm(tmp_path):
             assert "gpu" not in res and "gres" not in res, (rule, res)  # data and report jobs: no GPU
         if rule != "all":
             assert res["slurm_account"] == "acct1" and res["slurm_partition"] == "gpu", (rule, res)
-    # evaluations go to SLURM in groups: 198 + 31 jobs in ceil(198/n) + ceil(31/n) submissions
+    # evaluations go to SLURM in groups: 234 + 37 jobs in ceil(234/n) + ceil(37/n) submissions
     groups = dict(item.split("=") for item in parse_profile(work)["group-components"])
     n_groups = len(re.findall(r"Group job (evaluate|retrieval) ", proc.stdout))
-    assert n_groups == math.ceil(198 / int(groups["evaluate"])) + math.ceil(31 / int(groups["retrieval"]))
+    assert n_groups == math.ceil(234 / int(groups["evaluate"])) + math.ceil(37 / int(groups["retrieval"]))
 
 
 # ----------------------------------------------------------------------------- sbatch lines of a real run

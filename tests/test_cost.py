@@ -55,11 +55,35 @@ def test_the_paper_grid_plan_counts_the_workflows_jobs():
     rules = estimate(exp)
     # the same counts as the dry run (tests/test_workflow.py PAPER_JOBS)
     assert {r: rc.jobs for r, rc in rules.items()} == {
-        "train_intermediate": 30, "train_target": 198, "evaluate_target": 198, "evaluate_retrieval": 31}  # fmt: skip
+        "train_intermediate": 36, "train_target": 234, "evaluate_target": 234, "evaluate_retrieval": 37}  # fmt: skip
     text = report(exp, 100.0)
-    assert "| **total** | 457 |" in text and "GPU-hours" in text
+    assert "| **total** | 541 |" in text and "GPU-hours" in text
     slower = estimate(exp)["train_target"].gpu_hours(50.0)
     assert slower == pytest.approx(2 * rules["train_target"].gpu_hours(100.0))
+
+
+def test_mlm_and_translated_data_are_counted_by_hand():
+    """Translated copies multiply a task's (capped) rows; MLM adds ratio x those rows at max_length."""
+    cfg = small_grid()
+    cfg["pipelines"] = {"mnli_mt": {"kind": "single", "task": "mnli", "translations": {"de": "mt", "fr": "mt"}},
+                        "mnli_mlm": {"kind": "single", "task": "mnli",
+                                     "mlm": {"corpus": {"path": "c"}, "languages": ["de"], "ratio": 0.5, "max_length": 64}}}  # fmt: skip
+    cfg["targets"] = ["xnli"]
+    exp = Experiment(cfg)
+    from xstilts.cost import _training
+    from xstilts.plan import Plan
+    import json
+
+    n, tok = 100e6, DATA_SIZES["mnli"]["tokens"]
+    plan = Plan(exp)
+    # 3 x 1000 rows x 2 epochs; ceil(6000 / 32) = 188 steps -> one validation on 100 English rows
+    tokens, flops = _training(json.loads(plan.intermediate_params("enc", "mnli_mt", 0)), n, "t")
+    assert tokens == pytest.approx(3 * 1000 * 2 * tok + 100 * tok)
+    assert flops == pytest.approx(6 * n * 3 * 1000 * 2 * tok + 2 * n * 100 * tok)
+    # 1000 MNLI rows + 500 MLM sequences of 64 tokens, 2 epochs
+    tokens, flops = _training(json.loads(plan.intermediate_params("enc", "mnli_mlm", 0)), n, "t")
+    assert tokens == pytest.approx(1000 * 2 * tok + 100 * tok + 500 * 2 * 64)
+    assert flops == pytest.approx(6 * n * (1000 * 2 * tok + 500 * 2 * 64) + 2 * n * 100 * tok)
 
 
 def test_unknown_parameter_count_is_named():

@@ -60,7 +60,8 @@ def rule_commands() -> dict[str, tuple[str, str, str]]:
     for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
         for name, body in re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", smk.read_text(), re.M | re.S):
             conda = re.search(r"^    conda:\n\s+(\w+)", body, re.M)
-            command = re.search(r"python -m (xstilts\.\w+)(?: ([a-z][\w-]*))?", body)
+            # `{params.launcher}` is python, or torchrun for multi-GPU models (plan.launcher)
+            command = re.search(r"(?:python|\{params\.launcher\}) -m (xstilts\.\w+)(?: ([a-z][\w-]*))?", body)
             assert conda and command, f"rule {name} in {smk.name}: expected a conda: env and a `python -m xstilts...` command"
             rules[name] = (envs[conda.group(1)], command.group(1), command.group(2))
     return rules
@@ -69,7 +70,7 @@ def rule_commands() -> dict[str, tuple[str, str, str]]:
 def test_every_rule_has_an_env_file_and_a_job_command():
     rules = rule_commands()
     assert {p.name for p, _, _ in rules.values()} == {p.name for p in ENV_FILES} == {"train.yaml", "data.yaml", "report.yaml"}
-    assert {r for r, (p, _, _) in rules.items() if p.name == "data.yaml"} == {"synthesize_world", "fetch_dataset", "fetch_model"}
+    assert {r for r, (p, _, _) in rules.items() if p.name == "data.yaml"} == {"synthesize_world", "fetch_dataset", "fetch_model", "fetch_corpus", "fetch_translation"}
     assert {r for r, (_, m, _) in rules.items() if m == "xstilts.report"} == {"collect_scores", "transfer_matrix_table", "transfer_matrix_figure"}
     for rule, (path, module, command) in rules.items():
         assert path.exists(), (rule, path)

@@ -286,7 +286,7 @@ def test_transfer_matrix_is_mean_over_seeds_of_mean_over_languages(tmp_path):
     assert diffs.loc[("m", "mnli"), "pos"] == pytest.approx(0.20)
     write_tables(long, str(tmp_path / "tm"), digits=1, scale=100)
     md = (tmp_path / "tm.md").read_text()
-    assert "85.0 (+20.0)" in md and "65.0" in md and "2 seed(s)" in md
+    assert "**85.0 ± 7.1 (+20.0)**" in md and "65.0 ± 7.1" in md and "2 seed(s)" in md
     assert "\\toprule" in (tmp_path / "tm.tex").read_text()
     csv = pd.read_csv(tmp_path / "tm.csv")
     assert csv.loc[csv.pipeline == "mnli", "pos_diff"].item() == pytest.approx(0.2)

@@ -24,7 +24,8 @@ TAG = Task("toy_tag", "tagging", "seqeval", labels=("DET", "NOUN", "VERB", "ADJ"
 # 18 + 14 examples in batches of 4: 5 + 4 = 9 micro-batches per epoch, accumulation 2 -> 4 steps per
 # epoch (steps straddle epochs), 16 steps; validation every 3 steps; dropout on
 HP = {**HPARAM_DEFAULTS, "lr": 5e-3, "epochs": 4, "batch_size": 4, "grad_accum": 2, "eval_every": 3, "eval_examples": 6,
-      "max_length": 16, "precision": "fp32", "dropout": 0.1, "save_every": 5}  # fmt: skip
+      "max_length": 16, "precision": "fp32", "dropout": 0.1}  # fmt: skip
+SAVE_EVERY = "XSTILTS_SAVE_EVERY"  # not a param (config train.save_every, exported by the rules)
 TOTAL = 16
 
 # The job as the rules run it, except that at micro-batch PAUSE_AT it writes PAUSE_AT.paused and
@@ -52,7 +53,8 @@ sys.exit(jobs.main(sys.argv[3:]))
 
 
 @pytest.fixture(autouse=True)
-def _restore_threads():
+def _restore_threads(monkeypatch):
+    monkeypatch.setenv(SAVE_EVERY, "5")  # tests that want only the signal to save unset it
     n = torch.get_num_threads()  # jobs.train(threads=1) sets it for the process
     yield
     torch.set_num_threads(n)
@@ -115,6 +117,7 @@ def toy(tmp_path_factory, tiny_encoder_dir):
     n = torch.get_num_threads()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(SCRATCH_ENV, str(tmp / "scratch"))
+        mp.setenv(SAVE_EVERY, "5")
         jobs.train(_params(root), init, str(tmp / "ref/checkpoint.json"), threads=1)
         jobs.train(_params(root, eval_every=100), init, str(tmp / "ref_last/checkpoint.json"), threads=1)
     torch.set_num_threads(n)
@@ -173,7 +176,8 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_result(toy, tmp_path, monkey
 
 
 def test_sigterm_saves_at_the_next_step_and_exits_nonzero(toy, tmp_path, monkeypatch, caplog):
-    params, out = _params(toy["root"], save_every=None, eval_every=100), tmp_path / "model/checkpoint.json"  # only the signal saves
+    monkeypatch.setenv(SAVE_EVERY, "")  # only the signal saves
+    params, out = _params(toy["root"], eval_every=100), tmp_path / "model/checkpoint.json"
     # SIGTERM during step 8 (at micro-batch 15 of 16): saved at the end of step 8, no further step
     proc = _start_child(tmp_path, params, toy["init"], out, pause_at=15)
     proc.send_signal(signal.SIGTERM)
@@ -186,7 +190,7 @@ def test_sigterm_saves_at_the_next_step_and_exits_nonzero(toy, tmp_path, monkeyp
     assert (saved["step"], saved["micro"]) == (8, 16) and not out.exists()
     log = (tmp_path / "job.log").read_text()
     assert f"SIGTERM received: training state at step 8 saved to {store.path}" in log
-    assert log.count("saved the training state") == 1  # only the signal saved (save_every: null)
+    assert log.count("saved the training state") == 1  # only the signal saved (no save_every)
 
     caplog.set_level("INFO", logger="xstilts")
     jobs.train(params, toy["init"], str(out), threads=1)
@@ -231,7 +235,8 @@ def test_sigusr1_state_keeps_the_best_weights_from_before(toy, tmp_path, monkeyp
 
 def test_changed_params_or_inputs_never_resume_stale_state(toy, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv(SCRATCH_ENV, str(tmp_path / "scratch"))
-    params, out = _params(toy["root"], save_every=None), tmp_path / "model/checkpoint.json"
+    monkeypatch.setenv(SAVE_EVERY, "")
+    params, out = _params(toy["root"]), tmp_path / "model/checkpoint.json"
     with monkeypatch.context() as m:
         _interrupt_at(m, 7)  # SIGUSR1 during step 4
         with pytest.raises(SystemExit) as stopped:
@@ -241,7 +246,7 @@ def test_changed_params_or_inputs_never_resume_stale_state(toy, tmp_path, monkey
     assert _saved_progress(store)["step"] == 4
 
     # an edited config: another folder, nothing resumed, the other job's state left alone
-    edited = _params(toy["root"], save_every=None, lr=1e-3)
+    edited = _params(toy["root"], lr=1e-3)
     other = StateStore.for_job(edited, toy["init"], str(out))
     assert other.dir != store.dir and other.dir.name.startswith("intermediate-")
     caplog.set_level("INFO", logger="xstilts")

@@ -14,13 +14,18 @@ from conftest import ROOT, copy_repo, job_counts, snakemake
 PAPER_JOBS = {
     "fetch_model": 1,  # XLM-R large
     "fetch_dataset": 18,  # 9 intermediate + 9 target tasks
-    "train_intermediate": 30,  # 10 pipelines (9 tasks + multitask) x 3 seeds
-    "train_target": 198,  # 11 rows (with none) x 3 seeds x 6 training tasks (XQuAD+MLQA share SQuAD)
-    "evaluate_target": 198,
-    "evaluate_retrieval": 31,  # 10 x 3 + the seed-free none row
+    "fetch_corpus": 14,  # mnli_mlm: Wikipedia in the 14 non-English XNLI languages
+    "fetch_translation": 14,  # mnli_mt: XNLI's machine-translated MultiNLI in the same languages
+    "train_intermediate": 36,  # 12 pipelines (9 tasks + multitask + mnli_mlm + mnli_mt) x 3 seeds
+    "train_target": 234,  # 13 rows (with none) x 3 seeds x 6 training tasks (XQuAD+MLQA share SQuAD)
+    "evaluate_target": 234,
+    "evaluate_retrieval": 37,  # 12 x 3 + the seed-free none row
     "collect_scores": 1,
     "transfer_matrix_table": 1,
     "transfer_matrix_figure": 1,
+    "language_tables": 1,
+    "statistics": 1,
+    "published_comparison": 1,
     "all": 1,
 }
 
@@ -33,6 +38,40 @@ def test_dry_run_of_the_paper_grid_has_the_expected_jobs(tmp_path):
     assert job_counts(proc.stdout) == PAPER_JOBS
     # ~3 s on a 2-core machine (benchmarks/dag.py measures it); generous bound for a loaded CI machine
     assert elapsed < 15, f"dry run of the paper grid took {elapsed:.1f} s"
+
+
+def test_target_checkpoints_can_be_temporary(tmp_path):
+    """train.target_checkpoints: temporary deletes a target model's weights once it is evaluated
+    (Snakemake temp()); intermediate checkpoints, checkpoint.json and the metrics stay."""
+    work = copy_repo(tmp_path / "repo")
+    cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+    (work / "keep.yaml").write_text(yaml.safe_dump(cfg))
+    cfg["train"]["target_checkpoints"] = "temporary"
+    (work / "temp.yaml").write_text(yaml.safe_dump(cfg))
+    kept = snakemake(work, "-n", "--configfile", "keep.yaml").stdout
+    assert "Would remove temporary output" not in kept
+    temp = snakemake(work, "-n", "--configfile", "temp.yaml").stdout
+    removed = sorted(line.split()[-1] for line in temp.splitlines() if line.startswith("Would remove temporary output"))
+    n_targets = 2 * (4 * 2 + 2)  # (4 pipelines x 2 training tasks for tiny-mlm + 2 for tiny-random) x 2 seeds
+    assert len(removed) == 2 * n_targets  # model.safetensors and heads.safetensors of each
+    assert all(p.endswith(("/model.safetensors", "/heads.safetensors")) and p.split("/")[-3] in ("syn_pos", "syn_topic") for p in removed)
+
+
+def test_multi_gpu_models_launch_one_process_per_gpu(tmp_path):
+    """resources.models.{model}.gpus: N starts each training job of that model with torchrun and N
+    processes (tests/test_distributed.py runs that launch on CPU); other jobs keep plain python."""
+    work = copy_repo(tmp_path / "repo")
+    cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+    cfg["resources"]["models"] = {"tiny-mlm": {"gpus": 2}}
+    (work / "ddp.yaml").write_text(yaml.safe_dump(cfg))
+    out = snakemake(work, "-n", "-p", "--configfile", "ddp.yaml").stdout
+    commands = [line.strip().removeprefix("Shell command: ") for line in out.splitlines() if "-m xstilts.jobs train " in line]
+    ddp = [c for c in commands if "models/tiny-mlm/" in c.split("--out")[1]]
+    plain = [c for c in commands if "models/tiny-random/" in c.split("--out")[1]]
+    assert ddp and plain
+    launch = "TORCH_ELASTIC_SHUTDOWN_TIMEOUT=600 python -m torch.distributed.run --standalone --nproc_per_node 2 -m xstilts.jobs train"
+    assert all(c.startswith(launch) for c in ddp)
+    assert all(c.startswith("python -m xstilts.jobs train") for c in plain)
 
 
 def test_lint_is_clean():
@@ -155,7 +194,8 @@ def _rerun_counts(work, edit):
     return job_counts(snakemake(work, "-n", "-q", "rules", "--configfile", "edited.yaml").stdout)
 
 
-REPORT = {"collect_scores": 1, "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "all": 1}
+REPORT = {"collect_scores": 1, "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "language_tables": 1, "statistics": 1,
+          "published_comparison": 1, "all": 1}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -185,6 +225,14 @@ def test_adding_an_evaluation_language_reruns_only_evaluation(tiny_run):
     work, _ = tiny_run
     counts = _rerun_counts(work, lambda c: c["tasks"]["syn_pos"].update(languages=["en", "xa", "xb", "xc", "xd"]))
     assert counts == {"evaluate_target": 10, **REPORT}
+
+
+@pytest.mark.slow
+def test_save_interval_and_temporary_checkpoints_rerun_nothing(tiny_run):
+    """How often training saves its resumable state is not a hyperparameter (an environment variable
+    of the jobs): changing it reruns nothing; nor does marking target checkpoints temporary."""
+    work, _ = tiny_run
+    assert _rerun_counts(work, lambda c: c["train"].update(save_every=7, target_checkpoints="temporary")) == {}
 
 
 @pytest.mark.slow

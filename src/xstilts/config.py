@@ -44,7 +44,6 @@ HPARAM_DEFAULTS = {
     "precision": "auto",
     "checkpoint_dtype": "float32",
     "gradient_checkpointing": False,
-    "save_every": None,
     "dropout": 0.1,
 }
 # Keys that describe how a task's text is featurised: in a multitask run these stay per task.
@@ -52,7 +51,12 @@ FEATURE_KEYS = ("max_length", "doc_stride", "max_answer_length", "max_train_exam
 EVAL_DEFAULTS = {"batch_size": 64, "max_examples": None, "max_length": 512}
 FIGURE_DEFAULTS = {"width": 6.0, "height": None, "dpi": 200, "cmap": "RdBu", "font_scale": 0.9}
 TABLE_DEFAULTS = {"digits": 1, "scale": 100.0}
-MODEL_DEFAULTS = {"pooling": "cls", "dtype": "float32", "revision": "main", "retrieval_layer": None}
+STATISTICS_DEFAULTS = {"n_resamples": 1000, "confidence": 0.95, "seed": 0}
+MODEL_DEFAULTS = {"pooling": "cls", "dtype": "float32", "revision": "main", "retrieval_layer": None, "attn_implementation": None}
+# Multilingual masked-LM mixed into intermediate training (pipeline key `mlm`).  The paper's own
+# values are not recorded in this repository: these follow XLM-R's pretraining (15 % masking,
+# 80/10/10) and keep MLM sequences short, since they only regularise the encoder.
+MLM_DEFAULTS = {"ratio": 0.5, "mask_prob": 0.15, "max_length": 128, "lines_per_language": 20000}
 
 # Cluster resources (config key `resources`, slurm/README.md).  The five rule families that may use a
 # GPU, with the per-job key each family's per-task table is indexed by; `cpu` is every other job
@@ -160,6 +164,7 @@ class Model:
     pipelines: tuple[str, ...] | None = None
     encoder_module: str | None = None
     params_millions: float | None = None
+    attn_implementation: str | None = None  # None: transformers' default (sdpa where the model supports it)
 
 
 @dataclass(frozen=True)
@@ -170,10 +175,23 @@ class Pipeline:
     caps: tuple[tuple[str, int], ...] = ()
     stages: tuple[str, ...] = ()  # sequence: pipeline names
     train: tuple[tuple[str, object], ...] = ()  # multitask: the run's hyperparameters
+    mlm: tuple[tuple[str, object], ...] = ()  # multilingual masked-LM mixed in (MLM_DEFAULTS + corpus, languages)
+    translations: tuple[tuple[str, object], ...] = ()  # language -> machine-translated copy of the training data
 
     @property
     def trains(self) -> bool:
         return self.kind != "none"
+
+    def mlm_spec(self) -> dict | None:
+        """The masked-LM mix-in: ratio, mask_prob, max_length, lines_per_language, languages, corpus."""
+        if not self.mlm:
+            return None
+        d = dict(self.mlm)
+        return {**d, "corpus": json.loads(d["corpus"]), "languages": list(d["languages"])}
+
+    def translation_sources(self) -> dict:
+        """language -> a directory ({task}/train/{lang}.jsonl), a .jsonl file or a Hub dataset spec."""
+        return {lang: json.loads(src) for lang, src in self.translations}
 
     def parent(self) -> str | None:
         """The pipeline whose encoder this one starts from (None: the base model)."""
@@ -221,10 +239,16 @@ class Experiment:
         self.pipelines = self._pipelines(config.get("pipelines", {}))
         self.targets = self._targets(config["targets"])
         self.train_cfg = config.get("train", {})
+        # not hyperparameters: how often a resumable state is saved (an environment variable of the
+        # jobs, never a param, so changing it reruns nothing) and whether target checkpoints are
+        # deleted once evaluated
+        self.save_every = self.train_cfg.get("save_every")
+        self.temporary_target_checkpoints = self.train_cfg.get("target_checkpoints", "keep") == "temporary"
         self.eval_cfg = config.get("evaluate", {})
         report = config.get("report", {})
         self.figure = {**FIGURE_DEFAULTS, **report.get("figure", {})}
         self.table = {**TABLE_DEFAULTS, **report.get("table", {})}
+        self.statistics = {**STATISTICS_DEFAULTS, **report.get("statistics", {})}
         self.resources = config.get("resources", {})
         self._check_train_overrides()
         self._check_resources()
@@ -265,7 +289,7 @@ class Experiment:
             elif kind == "single":
                 task = p.get("task", name)
                 self._intermediate_task(task, where)
-                out[name] = Pipeline(name, "single", tasks=(task,), train=_items(p.get("train")))
+                out[name] = Pipeline(name, "single", tasks=(task,), train=_items(p.get("train")), **self._extras(p, where, [task]))
             elif kind == "multitask":
                 if not p.get("tasks"):
                     raise ConfigError(f"config key '{where}.tasks' is required for a multitask pipeline.")
@@ -275,8 +299,12 @@ class Experiment:
                 for t in caps:
                     if t not in p["tasks"]:
                         raise ConfigError(f"config key '{where}.caps.{t}' caps a task the pipeline does not mix.")
-                out[name] = Pipeline(name, "multitask", tasks=tuple(p["tasks"]), caps=_items(caps), train=_items(p.get("train")))
+                out[name] = Pipeline(name, "multitask", tasks=tuple(p["tasks"]), caps=_items(caps), train=_items(p.get("train")),
+                                     **self._extras(p, where, p["tasks"]))  # fmt: skip
             elif kind == "sequence":
+                for key in ("mlm", "translations", "task", "tasks", "caps", "train"):
+                    if key in p:
+                        raise ConfigError(f"config key '{where}.{key}' does not apply to a sequence pipeline; set it on its stages.")
                 if not p.get("stages") or len(p["stages"]) < 2:
                     raise ConfigError(f"config key '{where}.stages' needs at least two pipelines.")
                 out[name] = Pipeline(name, "sequence", stages=tuple(p["stages"]))
@@ -296,6 +324,35 @@ class Experiment:
             for name in m.pipelines or ():
                 if name not in out:
                     raise ConfigError(f"config key 'models.{m.name}.pipelines' names unknown pipeline '{name}'.")
+        return out
+
+    def _extras(self, p: dict, where: str, tasks) -> dict:
+        """The `mlm` and `translations` options of a single or multitask pipeline, checked."""
+        out = {}
+        if p.get("mlm") is not None:
+            mlm = {**MLM_DEFAULTS, **p["mlm"]}
+            corpus = mlm["corpus"]
+            kinds = [k for k in ("path", "hub", "synthetic") if corpus.get(k)]
+            if len(kinds) != 1:
+                raise ConfigError(f"config key '{where}.mlm.corpus' needs exactly one of 'path', 'hub' or 'synthetic: true'.")
+            if kinds[0] == "hub" and "{lang}" not in str(corpus.get("config", "")) + str(corpus.get("data_dir", "")):
+                raise ConfigError(f"config key '{where}.mlm.corpus.config' must contain '{{lang}}' (one Hub config per language).")
+            if kinds[0] == "synthetic" and not self.synthetic and not any(t.source == "synthetic" for t in self.tasks.values()):
+                raise ConfigError(f"config key '{where}.mlm.corpus.synthetic' needs the synthetic world (data.synthetic).")
+            out["mlm"] = _items({**mlm, "corpus": json.dumps(corpus, sort_keys=True), "languages": tuple(mlm["languages"])})
+        if p.get("translations"):
+            for lang, src in p["translations"].items():
+                if lang == "en":
+                    raise ConfigError(f"config key '{where}.translations.en': English is the original data, not a translation.")
+                if isinstance(src, str) and src.endswith(".jsonl") and len(tasks) != 1:
+                    raise ConfigError(f"config key '{where}.translations.{lang}' names one file, but the pipeline mixes "
+                                      f"{len(tasks)} tasks; give a directory holding {{task}}/train/{lang}.jsonl.")  # fmt: skip
+                if isinstance(src, dict) and len(tasks) != 1:
+                    raise ConfigError(f"config key '{where}.translations.{lang}' names one Hub dataset, but the pipeline mixes "
+                                      f"{len(tasks)} tasks; give a directory holding {{task}}/train/{lang}.jsonl.")  # fmt: skip
+                if isinstance(src, dict) and src.get("schema"):
+                    self.task(src["schema"], f"config key '{where}.translations.{lang}.schema'")
+            out["translations"] = _items({lang: json.dumps(src, sort_keys=True) for lang, src in p["translations"].items()})
         return out
 
     def _intermediate_task(self, name: str, where: str) -> Task:

@@ -149,7 +149,11 @@ def _training(spec: dict, n_params: float, where: str) -> tuple[float, float]:
         rows = _size(name, "train", where)
         cap = spec["data"][name].get("cap")
         rows = min(rows, cap) if cap else rows
+        rows *= 1 + len(spec["data"][name].get("translations", {}))  # machine-translated copies, capped alike
         per_task.append((name, thp, rows))
+    mlm = spec.get("mlm")
+    if mlm:  # masked-LM sequences mixed in: ratio x the task examples, counted at their full length
+        per_task.append(("mlm", {**hp, "max_length": mlm["max_length"]}, round(mlm["ratio"] * sum(r for _, _, r in per_task))))
     rows_total = sum(r for _, _, r in per_task)
     batch = hp["batch_size"] * hp["grad_accum"]
     if hp["max_steps"]:
@@ -158,6 +162,11 @@ def _training(spec: dict, n_params: float, where: str) -> tuple[float, float]:
         steps, passes = math.ceil(hp["epochs"] * rows_total / batch), hp["epochs"]
     n_evals = steps // hp["eval_every"] + (1 if steps % hp["eval_every"] else 0)  # every N steps and at the end
     for name, thp, rows in per_task:
+        if name == "mlm":
+            train_tokens = rows * passes * thp["max_length"]
+            tokens += train_tokens
+            flops += 6 * n_params * train_tokens
+            continue
         seq = _seq_tokens(name, thp, where)
         train_tokens = rows * passes * seq
         val_rows = min(_size(name, "validation", where), thp["eval_examples"] or math.inf)

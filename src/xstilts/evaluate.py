@@ -14,6 +14,13 @@ def _device_of(model) -> torch.device:
     return next(model.parameters()).device
 
 
+def gpu_autocast(device):
+    """Inference precision: bf16 autocast on a GPU that has it (fp16 otherwise), fp32 on CPU."""
+    if device.type != "cuda":
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast("cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+
+
 @torch.no_grad()
 def _forward_all(model, task: Task, feats: list[dict], batch_size: int, pad_id: int, autocast=None):
     """Run the model over all features (longest first, padded per batch); outputs in feature order."""
@@ -24,7 +31,7 @@ def _forward_all(model, task: Task, feats: list[dict], batch_size: int, pad_id: 
     for idx in batches:
         batch = collate([feats[i] for i in idx], task.format, pad_id)
         batch = {k: v.to(device) for k, v in batch.items() if k not in ("labels", "start_positions", "end_positions")}
-        ctx = autocast() if autocast else torch.autocast(device.type, enabled=False)
+        ctx = autocast() if autocast else gpu_autocast(device)
         with ctx:
             _, out = model(task.name, batch)
         if task.format == "span_qa":
@@ -153,7 +160,8 @@ def embed(encoder, feats: list[dict], *, layer: int | None, batch_size: int, pad
     for idx in batches:
         batch = collate([feats[i] for i in idx], "retrieval", pad_id)
         ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-        states = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=layer is not None)
+        with gpu_autocast(device):
+            states = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=layer is not None)
         hidden = states.hidden_states[layer] if layer is not None else states.last_hidden_state
         vec = pool(hidden.float(), mask, "mean")
         vec = torch.nn.functional.normalize(vec, dim=-1).cpu().numpy()

@@ -1084,3 +1084,44 @@ def prepare_hub_task(
     }
     write_json_atomic(out_dir / "manifest.json", manifest)
     return manifest
+
+
+# --------------------------------------------------------------------------------------------------
+# Text corpora for masked-LM mixed into intermediate training (xstilts.mlm; rule fetch_corpus)
+# --------------------------------------------------------------------------------------------------
+
+
+def fetch_corpus(corpus: dict, lang: str, lines: int, out: str) -> int:
+    """Stream a Hub corpus's config for ``lang`` and write its first ``lines`` paragraphs, one per line."""
+    import datasets
+
+    from xstilts.utils import atomic_path
+
+    config = corpus.get("config", "").format(lang=lang) or None
+    data_dir = corpus.get("data_dir", "").format(lang=lang) or None
+    where = f"Hub corpus '{corpus['hub']}' (config {config or data_dir}, split {corpus.get('split', 'train')})"
+    try:
+        ds = datasets.load_dataset(corpus["hub"], config, data_dir=data_dir, split=corpus.get("split", "train"),
+                                   revision=corpus.get("revision", "main"), streaming=True)  # fmt: skip
+    except Exception as e:  # noqa: BLE001 - offline, unknown config, ...: one sentence for the user
+        raise DataError(f"{where} could not be loaded ({type(e).__name__}: {e}); run fetch_corpus where the Hub is "
+                        f"reachable, or give the corpus as a local directory of {{lang}}.txt files (mlm.corpus.path).") from None  # fmt: skip
+    field = corpus.get("text_field", "text")
+    n = 0
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for row in ds:
+            if field not in row:
+                raise DataError(f"{where} has no column '{field}' (columns: {sorted(row)}); set mlm.corpus.text_field.")
+            for para in str(row[field]).split("\n"):
+                para = " ".join(para.split())
+                if len(para) >= 20:  # skip headings and stubs
+                    f.write(para + "\n")
+                    n += 1
+                    if n >= lines:
+                        break
+            if n >= lines:
+                break
+    if n == 0:
+        raise DataError(f"{where} gave no text for language '{lang}'.")
+    log.info("%s: wrote %d lines to %s", where, n, out)
+    return n

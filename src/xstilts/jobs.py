@@ -90,6 +90,11 @@ def lineage(encoder_dir: str) -> list[dict]:
         if meta.get("tasks") and isinstance(meta.get("params"), dict):
             entry["tasks"] = sorted(meta["tasks"])
             entry["data"] = {t: data_record(spec["root"], t) for t, spec in meta["params"].get("data", {}).items()}
+            translations = {t: spec["translations"] for t, spec in meta["params"].get("data", {}).items() if spec.get("translations")}
+            if translations:  # machine-translated copies trained on with the English data
+                entry["translations"] = translations
+            if meta["params"].get("mlm"):  # masked-LM mixed in: which corpus files, which languages
+                entry["mlm"] = {k: meta["params"]["mlm"][k] for k in ("files", "ratio")}
         chain.append(entry)
         d = meta.get("init") if meta.get("kind") in ("intermediate", "target") else None
     return chain[::-1]
@@ -128,6 +133,47 @@ def fetch_data(params: dict, out: str) -> None:
         prepare_release_task(task.name, params["root"], out_root, languages=params["languages"], on_bad_row=params["on_bad_row"])
     if not os.path.exists(out):
         raise XstiltsError(f"preparing task '{task.name}' wrote no manifest at '{out}'.")
+
+
+def fetch_corpus(params: dict, out: str) -> None:
+    """Write the first lines of one language of a Hub corpus (masked-LM mix-in) as a text file."""
+    from .hub import fetch_corpus as fetch
+
+    fetch(params["corpus"], params["lang"], params["lines"], out)
+
+
+def fetch_translation(params: dict, out: str) -> None:
+    """Write a Hub dataset holding a machine-translated copy of a task's training data as the
+    project's JSONL, each row converted like the English task's Hub rows."""
+    import datasets
+
+    from .hub import get_hub_spec, validate_row, write_jsonl_atomic
+
+    task, lang, src = task_from_dict(params["task"]), params["lang"], params["source"]
+    # rows in the schema of the English task's Hub dataset, or of the task named by `schema` (e.g. the
+    # XNLI train split, which is MultiNLI machine-translated); a composite task: its first part's
+    convert = get_hub_spec(src.get("schema", task.name)).sources[0].convert
+    where = f"translated {task.name} ({lang}) from Hub dataset '{src['hub']}'"
+    try:
+        ds = datasets.load_dataset(src["hub"], src.get("config"), split=src.get("split", "train"), revision=src.get("revision", "main"))
+    except Exception as e:  # noqa: BLE001
+        raise XstiltsError(f"{where} could not be loaded ({type(e).__name__}: {e}); run fetch_translation where the Hub "
+                           f"is reachable, or give the translation as a local JSONL file.") from None  # fmt: skip
+    rows, dropped, skipped = [], 0, 0
+    for i, hub_row in enumerate(ds):
+        try:
+            converted = convert(hub_row, lang, i)
+        except (KeyError, ValueError, TypeError) as e:
+            if params["on_bad_row"] == "error":
+                raise XstiltsError(f"{where}, row {i}: cannot convert it like the English task's Hub rows ({type(e).__name__}: {e}).") from None
+            skipped += 1
+            continue
+        for row in [] if converted is None else converted if isinstance(converted, list) else [converted]:
+            validate_row(row, task.format, task.labels, f"{where}, row {i}")
+            rows.append(row)
+        dropped += converted is None
+    write_jsonl_atomic(out, rows)
+    log.info("%s: %d rows written, %d dropped (no gold label), %d skipped", where, len(rows), dropped, skipped)
 
 
 # ----------------------------------------------------------------------------- models
@@ -189,6 +235,11 @@ def _task_data(task: Task, spec: dict, hp: dict, tokenizer, cache_dir, on_bad_ro
             log.info("%s: no %s training data (%s); skipped", task.name, lang, path)
             continue
         files.append((path, read_rows(path, task, limit=spec.get("cap"), on_bad_row=on_bad_row, stats=stats)))
+    for lang, path in sorted(spec.get("translations", {}).items()):  # machine-translated copies (intermediate phase)
+        if not os.path.exists(path):
+            raise XstiltsError(f"translated training data '{path}' ({task.name}, {lang}) does not exist; expected "
+                               f"{task.name}'s rows in the project's JSONL format.")  # fmt: skip
+        files.append((path, read_rows(path, task, limit=spec.get("cap"), on_bad_row=on_bad_row, stats=stats)))
     if task.format == "tagging" and task.labels is None:  # open tag set (CCG supertags): from the training data
         task = dataclasses.replace(task, labels=tuple(sorted({t for _, rows in files for r in rows for t in r["tags"]})))
         log.info("%s: %d tags taken from the training data", task.name, len(task.labels))
@@ -203,6 +254,27 @@ def _task_data(task: Task, spec: dict, hp: dict, tokenizer, cache_dir, on_bad_ro
     else:
         log.warning("%s: no English validation file %s: the last step's weights are kept", task.name, val_path)
     return TaskData(task, feats, val_rows, val_feats)
+
+
+def save_every() -> int | None:
+    """Optimizer steps between resumable states: ``$XSTILTS_SAVE_EVERY`` (config ``train.save_every``,
+    set by the rules' shell prefix), so that changing it never reruns a job."""
+    value = os.environ.get("XSTILTS_SAVE_EVERY", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise XstiltsError(f"XSTILTS_SAVE_EVERY is '{value}'; expected a positive number of optimizer steps.")
+    return int(value)
+
+
+def _mlm_data(spec: dict, tokenizer, n_task_examples: int, seed: int):
+    from .mlm import MLM_TASK, corpus_features, masking_info
+    from .train import TaskData
+
+    feats, summary = corpus_features(spec, tokenizer, n_task_examples=n_task_examples, seed=seed, cache_dir=CACHE_DIR)
+    log.info("MLM mix-in: %d sequences (ratio %s of %d task examples) from %s", len(feats), spec["ratio"], n_task_examples,
+             {lang: v["sequences"] for lang, v in summary.items()})  # fmt: skip
+    return TaskData(MLM_TASK, feats, masking={**masking_info(tokenizer), "mask_prob": spec["mask_prob"]})
 
 
 def train(params: dict, init: str, out: str, threads: int | None = None) -> None:
@@ -222,7 +294,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     tasks = [task_from_dict(t) for t in params["tasks"]]
     tokenizer = AutoTokenizer.from_pretrained(init_dir)
     set_seed(params["seed"])  # weights the encoder lacks (an unused pooler) are drawn at random: the same each run
-    encoder = load_encoder(init_dir, dtype=params["model"]["dtype"],
+    encoder = load_encoder(init_dir, dtype=params["model"]["dtype"], attn_implementation=params["model"].get("attn_implementation"),
                            encoder_module=params["model"].get("encoder_module") if params["from_base"] else None)  # fmt: skip
     stats: dict = {}
     data = []
@@ -230,19 +302,30 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
         task_hp = {**hp, **params["task_hparams"].get(t.name, {})}
         check_max_length(encoder, task_hp["max_length"], f"max_length of task '{t.name}' ({params['phase']} training)")
         data.append(_task_data(t, params["data"][t.name], task_hp, tokenizer, CACHE_DIR, params["on_bad_row"], stats))
+    mlm = params.get("mlm")
+    if mlm:  # multilingual masked-LM mixed in (mlm.py): one more "task" of the run
+        data.append(_mlm_data(mlm, tokenizer, sum(len(d.train) for d in data), params["seed"]))
     tasks = [d.task for d in data]
     set_seed(params["seed"])  # the fresh heads' initialisation belongs to the seed
     model = TaskModel(encoder, tasks, pooling=params["model"]["pooling"], dropout=hp["dropout"] or 0.0)
+    if mlm:
+        used = model.heads["mlm"].load_pretrained(init_dir) if params["from_base"] else None
+        log.info("MLM head: %s", f"the base model's pretrained LM head ({used}*)" if used else "freshly initialised")
     # resumable state (resume.py): in the scratch folder of exactly this job, valid while the initial
     # weights and the data files are unchanged; deleted once the checkpoint is saved
     inputs = [p for p in Path(init_dir).glob("*") if p.suffix in (".safetensors", ".bin")]
     for t in tasks:
+        if t.name not in params["data"]:
+            continue  # the MLM mix-in: its files are added below
         spec = params["data"][t.name]
         inputs += [data_file(spec["root"], t.name, "train", lang) for lang in spec["train_languages"]]
         inputs.append(data_file(spec["root"], t.name, "validation", "en"))
+        inputs += list(spec.get("translations", {}).values())
+    inputs += list(mlm["files"].values()) if mlm else []
     store = StateStore.for_job(params, init, out, inputs)
+    run_hp = {**hp, "save_every": save_every()}  # how often, not what: never part of the params
     try:
-        result = train_loop(model, data, hp, seed=params["seed"], pad_id=tokenizer.pad_token_id, store=store)
+        result = train_loop(model, data, run_hp, seed=params["seed"], pad_id=tokenizer.pad_token_id, store=store)
     except TrainingInterrupted as e:  # exit 128 + signal: Snakemake's --retries or SLURM's requeue reruns it
         log.warning("%s", e)
         raise SystemExit(e.exit_code) from None
@@ -256,9 +339,16 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
         "result": result,
         **provenance(),
     }
-    save_checkpoint(os.path.dirname(out), model, tokenizer, meta, dtype=hp["checkpoint_dtype"])
-    store.clear()
-    log.info("saved %s (best validation %.4f at step %d)", os.path.dirname(out), result["best_validation"], result["best_step"])
+    from accelerate import PartialState
+
+    state = PartialState()  # launched as several processes (torchrun), the first one writes; the others wait
+    if state.is_main_process:
+        save_checkpoint(os.path.dirname(out), model, tokenizer, meta, dtype=hp["checkpoint_dtype"])
+        store.clear()
+        log.info("saved %s (best validation %.4f at step %d)", os.path.dirname(out), result["best_validation"], result["best_step"])
+    if state.num_processes > 1:
+        state.wait_for_everyone()  # no process exits before the checkpoint is written
+        state.destroy_process_group()
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -406,6 +496,8 @@ def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: i
 COMMANDS = {
     "synthesize": (synthesize, ["out"]),
     "fetch-data": (fetch_data, ["out"]),
+    "fetch-corpus": (fetch_corpus, ["out"]),
+    "fetch-translation": (fetch_translation, ["out"]),
     "pretrain": (pretrain, ["corpus_dir", "out"]),
     "random-init": (random_init, ["like", "out"]),
     "fetch-model": (fetch_model, ["out"]),

@@ -33,7 +33,7 @@ CHECKPOINT_META = "checkpoint.json"
 
 
 def load_encoder(model_dir: str, *, dtype: str = "float32", encoder_module: str | None = None,
-                 revision: str | None = None, random_init: bool = False):  # fmt: skip
+                 revision: str | None = None, random_init: bool = False, attn_implementation: str | None = None):  # fmt: skip
     """Load an encoder strictly: any missing or unexpected embedding/layer weight is an error.
 
     ``model_dir`` is a local directory (never touches the network) or a Hub id (honours
@@ -44,10 +44,12 @@ def load_encoder(model_dir: str, *, dtype: str = "float32", encoder_module: str 
 
     local = os.path.isdir(model_dir)
     kwargs = {"revision": revision} if revision and not local else {}
+    if attn_implementation:  # else transformers' default: PyTorch SDPA where the architecture supports it
+        kwargs["attn_implementation"] = attn_implementation
     try:
         if random_init:
             config = AutoConfig.from_pretrained(model_dir, **kwargs)
-            model = AutoModel.from_config(config, dtype=DTYPES[dtype])
+            model = AutoModel.from_config(config, dtype=DTYPES[dtype], **{k: v for k, v in kwargs.items() if k != "revision"})
             info = {"missing_keys": [], "unexpected_keys": [], "mismatched_keys": []}
         else:
             model, info = AutoModel.from_pretrained(
@@ -57,6 +59,10 @@ def load_encoder(model_dir: str, *, dtype: str = "float32", encoder_module: str 
         raise CheckpointError(
             f"model '{model_dir}' could not be loaded: it is neither a model directory nor a reachable Hub id ({e})."
         ) from None
+    except (ValueError, ImportError) as e:
+        if attn_implementation and ("attn" in str(e).lower() or "attention" in str(e).lower()):
+            raise CheckpointError(f"model '{model_dir}' does not support attn_implementation '{attn_implementation}' ({e}).") from None
+        raise
     problems = [k for k in info.get("missing_keys", []) if not _OPTIONAL.search(k)]
     problems += [f"unexpected {k}" for k in info.get("unexpected_keys", []) if not _OPTIONAL.search(k)]
     problems += [f"mismatched {k[0] if isinstance(k, tuple) else k}" for k in info.get("mismatched_keys", [])]
@@ -152,7 +158,12 @@ class TaggingHead(nn.Module):
         return self.out(self.dropout(states))
 
 
-def make_head(task: Task, hidden: int, dropout: float) -> nn.Module:
+def make_head(task: Task, hidden: int, dropout: float, encoder=None) -> nn.Module:
+    if task.format == "mlm":  # masked-LM mixed into intermediate training (mlm.py)
+        from .mlm import MaskedLMHead
+
+        eps = getattr(encoder.config, "layer_norm_eps", 1e-5)
+        return MaskedLMHead(hidden, encoder.get_input_embeddings().weight.size(0), eps=eps)
     if task.format == "classification":
         return ClassificationHead(hidden, len(task.labels), dropout)
     if task.format == "multiple_choice":
@@ -173,7 +184,7 @@ class TaskModel(nn.Module):
         self.tasks = {t.name: t for t in tasks}
         self.pooling = pooling
         h = hidden_size(encoder)
-        self.heads = nn.ModuleDict({t.name: make_head(t, h, dropout) for t in tasks})
+        self.heads = nn.ModuleDict({t.name: make_head(t, h, dropout, encoder) for t in tasks})
 
     def encode(self, input_ids, attention_mask):
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -190,6 +201,10 @@ class TaskModel(nn.Module):
             loss = nn.functional.cross_entropy(scores, batch["labels"]) if "labels" in batch else None
             return loss, scores
         states = self.encode(batch["input_ids"], batch["attention_mask"])
+        if fmt == "mlm":
+            from .mlm import mlm_loss
+
+            return mlm_loss(head, states, self.encoder.get_input_embeddings().weight, batch["labels"])
         if fmt == "classification":
             logits = head(pool(states, batch["attention_mask"], self.pooling)).float()
             loss = nn.functional.cross_entropy(logits, batch["labels"]) if "labels" in batch else None

@@ -8,6 +8,8 @@ canonical JSON: Snakemake reruns a job when its params text changes and only the
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 
 from .config import CPU_FAMILY, FEATURE_KEYS, Experiment, canonical_json
@@ -28,6 +30,9 @@ RULE_FAMILIES = {
     "collect_scores": CPU_FAMILY,
     "transfer_matrix_table": CPU_FAMILY,
     "transfer_matrix_figure": CPU_FAMILY,
+    "language_tables": CPU_FAMILY,
+    "statistics": CPU_FAMILY,
+    "published_comparison": CPU_FAMILY,
 }
 # Every job of a GPU family takes one slot of the job (or group of jobs) SLURM runs it in.  The slurm
 # profile gives each submission one slot (`resources: group_slot=1`, scope local), so that Snakemake
@@ -69,6 +74,21 @@ class Plan:
         wildcards = wildcards or {}
         key = self._intermediate_key(wildcards["pipeline"]) if family == "intermediate" else wildcards.get("train_task")
         return dict(self._resources(family, wildcards.get("model"), key, attempt))
+
+    def processes(self, model: str) -> int:
+        """Processes of each training job of a model: one per GPU (``resources.models.{model}.gpus``)."""
+        return int(self.exp.resources.get("models", {}).get(model, {}).get("gpus", 1))
+
+    def launcher(self, model: str) -> str:
+        """How a training job starts: plain python, or torchrun with one process per GPU (DDP through
+        Accelerate; on CPU the gloo backend, which the test suite runs with two processes)."""
+        n = self.processes(model)
+        if n == 1:
+            return "python"
+        # torchrun forwards SIGTERM (SLURM's preemption and time-limit warning) to every process, which
+        # saves its state; it waits TORCH_ELASTIC_SHUTDOWN_TIMEOUT seconds (default 30) before SIGKILL,
+        # too short for a large model's state (its --shutdown-timeout flag is newer than torch 2.4)
+        return f"TORCH_ELASTIC_SHUTDOWN_TIMEOUT=600 python -m torch.distributed.run --standalone --nproc_per_node {n}"
 
     def _intermediate_key(self, pipeline: str) -> str:
         """A pipeline's entry in ``resources.intermediate.pipelines``: its own, else its last stage's."""
@@ -115,6 +135,75 @@ class Plan:
     def synthetic_world(self) -> str:
         return f"{self.out}/data/synthetic/world.json"
 
+    # ------------------------------------------------------------------ extra intermediate data
+
+    @staticmethod
+    def _key(prefix: str, spec) -> str:
+        digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+        return f"{prefix.replace('/', '--')}-{digest}"
+
+    def corpus_key(self, mlm: dict) -> str:
+        """The folder a Hub corpus is fetched into: named by its id, keyed by what is fetched."""
+        corpus = mlm["corpus"]
+        return self._key(corpus["hub"], {**corpus, "lines": mlm["lines_per_language"]})
+
+    def corpus_files(self, mlm: dict) -> dict[str, str]:
+        """language -> the text file the MLM examples of that language are read from."""
+        corpus = mlm["corpus"]
+        if corpus.get("synthetic"):
+            root = f"{self.out}/data/synthetic/corpus"
+        elif corpus.get("path"):
+            root = corpus["path"].rstrip("/")
+        else:
+            root = f"{self.exp.resources_dir}/corpora/{self.corpus_key(mlm)}"
+        return {lang: f"{root}/{lang}.txt" for lang in mlm["languages"]}
+
+    def corpus_inputs(self, mlm: dict) -> list[str]:
+        if mlm["corpus"].get("synthetic"):
+            return [self.synthetic_world()]
+        return sorted(self.corpus_files(mlm).values())
+
+    def hub_corpora(self) -> dict[str, dict]:
+        """corpus key -> the MLM spec of every Hub corpus some pipeline mixes in (rule fetch_corpus)."""
+        out = {}
+        for p in self.exp.pipelines.values():
+            mlm = p.mlm_spec()
+            if mlm and mlm["corpus"].get("hub"):
+                key = self.corpus_key(mlm)
+                out.setdefault(key, {**mlm, "languages": []})
+                out[key]["languages"] = sorted(set(out[key]["languages"]) | set(mlm["languages"]))
+        return out
+
+    def fetch_corpus_params(self, key: str, lang: str) -> str:
+        mlm = self.hub_corpora()[key]
+        return canonical_json({"corpus": mlm["corpus"], "lang": lang, "lines": mlm["lines_per_language"]})
+
+    def translation_key(self, task: str, lang: str, spec: dict) -> str:
+        return self._key(f"{task}.{lang}", spec)
+
+    def translation_file(self, task: str, lang: str, src) -> str:
+        """The JSONL file of one machine-translated copy of a task's training data."""
+        if isinstance(src, dict):
+            return f"{self.exp.resources_dir}/translations/{self.translation_key(task, lang, src)}.jsonl"
+        if src.endswith(".jsonl"):
+            return src
+        return f"{src.rstrip('/')}/{task}/train/{lang}.jsonl"
+
+    def hub_translations(self) -> dict[str, dict]:
+        """translation key -> {task, lang, source} for every Hub translation (rule fetch_translation)."""
+        out = {}
+        for p in self.exp.pipelines.values():
+            for lang, src in p.translation_sources().items():
+                if isinstance(src, dict):
+                    for task in p.tasks:
+                        out[self.translation_key(task, lang, src)] = {"task": task, "lang": lang, "source": src}
+        return out
+
+    def fetch_translation_params(self, key: str) -> str:
+        t = self.hub_translations()[key]
+        task = self.exp.tasks[t["task"]]
+        return canonical_json({"task": task_to_dict(task), "lang": t["lang"], "source": t["source"], "on_bad_row": self.exp.on_bad_row})
+
     def data_root(self, task: Task) -> str:
         if task.source == "local":
             return task.root.rstrip("/")
@@ -145,11 +234,22 @@ class Plan:
                         files.append(self.retrieval_metrics(model, pipeline, seed))
         return sorted(set(files))
 
+    def all_predictions(self) -> list[str]:
+        """The per-example predictions beside every metrics file (the statistics' input)."""
+        return [f"{self.out}/predictions/{m[len(self.out) + len('/metrics/'):].removesuffix('.json')}.jsonl.gz" for m in self.all_metrics()]
+
+    def model_ids(self) -> dict[str, str]:
+        """model name -> Hub id, for the models that come from the Hub (the published-numbers table)."""
+        return {name: m.id for name, m in self.exp.models.items() if m.source == "hub"}
+
     # ------------------------------------------------------------------ params
 
     def _model_params(self, model: str) -> dict:
         m = self.exp.models[model]
-        return {"dtype": m.dtype, "pooling": m.pooling, "encoder_module": m.encoder_module}
+        out = {"dtype": m.dtype, "pooling": m.pooling, "encoder_module": m.encoder_module}
+        if m.attn_implementation:  # only when set, so that existing jobs keep their params
+            out["attn_implementation"] = m.attn_implementation
+        return out
 
     def _train_spec(self, task: Task, languages, cap) -> dict:
         return {"root": self.data_root(task), "train_languages": list(languages), "cap": cap}
@@ -168,6 +268,10 @@ class Plan:
         for name in stage.tasks:
             t = self.exp.tasks[name]
             data += self.data_inputs(t, "train", ["en"]) + self.data_inputs(t, "validation", ["en"])
+            data += [self.translation_file(name, lang, src) for lang, src in stage.translation_sources().items()]
+        mlm = stage.mlm_spec()
+        if mlm:
+            data += self.corpus_inputs(mlm)
         return {"init": init, "data": sorted(set(data))}
 
     def intermediate_params(self, model, pipeline, seed) -> str:
@@ -186,6 +290,13 @@ class Plan:
         for t in tasks:
             cap = _min(caps.get(t.name), {**hp, **task_hp.get(t.name, {})}["max_train_examples"])
             data[t.name] = self._train_spec(t, ["en"], cap)
+            translations = stage.translation_sources()
+            if translations:  # machine-translated copies, each capped like the English data
+                data[t.name]["translations"] = {lang: self.translation_file(t.name, lang, src) for lang, src in translations.items()}
+        mlm = stage.mlm_spec()
+        if mlm:
+            mlm = {k: mlm[k] for k in ("ratio", "mask_prob", "max_length", "lines_per_language", "languages")} | {
+                "files": self.corpus_files(mlm)}
         return canonical_json({
             "phase": "intermediate",
             "pipeline": {"name": pipeline, "kind": p.kind, "stage": stage.name},
@@ -197,6 +308,7 @@ class Plan:
             "model": self._model_params(model),
             "from_base": p.parent() is None,
             "on_bad_row": exp.on_bad_row,
+            **({"mlm": mlm} if mlm else {}),
         })  # fmt: skip
 
     def target_train_languages(self, train_task: str) -> list[str]:
@@ -247,7 +359,10 @@ class Plan:
         for b in self.exp.trained_targets[train_task]:
             for lang in b.languages:
                 data += self.data_inputs(b, b.eval_split_overrides.get(lang, b.eval_split), [lang])
-        return {"checkpoint": self.target(model, pipeline, train_task, seed), "data": sorted(set(data))}
+        ckpt = self.target(model, pipeline, train_task, seed)
+        weights = os.path.dirname(ckpt)  # declared so that temporary weights (train.target_checkpoints) live until evaluated
+        return {"checkpoint": ckpt, "weights": f"{weights}/model.safetensors", "heads": f"{weights}/heads.safetensors",
+                "data": sorted(set(data))}  # fmt: skip
 
     def evaluate_params(self, model, pipeline, train_task, seed) -> str:
         benchmarks = self.exp.trained_targets[train_task]

@@ -83,22 +83,265 @@ def matrix_text(cells: pd.DataFrame, diffs: pd.DataFrame, *, digits: int, scale:
     return out
 
 
+XTREME_TARGETS = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc", "tatoeba")
+
+
+def seed_scores(long: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, pipeline, target, seed, metric): the mean over languages; ``main`` marks
+    the target's main metric.  A seed-free row (retrieval's ``none``) has seed NA."""
+    keys = ["model", "pipeline", "target", "seed", "metric"]
+    out = long.groupby(keys, dropna=False, sort=False).agg(value=("value", "mean"), main=("main", "first"))
+    return out.reset_index()
+
+
+def score_column(targets: list[str]) -> str:
+    """The overall column: the XTREME score when the matrix has XTREME's nine targets, else a plain mean."""
+    return "XTREME" if set(XTREME_TARGETS) <= set(targets) else "mean"
+
+
+def _overall_per_seed(per_seed: pd.DataFrame, targets: list[str], name: str) -> pd.DataFrame:
+    """The overall score of every (model, pipeline, seed): XTREME's (metrics.xtreme_score: QA counts
+    (EM + F1) / 2) or the mean of the main metrics; a seed-free target joins every seed."""
+    from .metrics import xtreme_score
+
+    rows = []
+    for (model, pipeline), g in per_seed.groupby(["model", "pipeline"], sort=False):
+        seeds = sorted(int(x) for x in g["seed"].dropna().unique()) or [None]
+        for seed in seeds:
+            scores = {}
+            for t in targets:
+                tg = g[g["target"] == t]
+                tg = tg[tg["seed"] == seed] if seed is not None and (tg["seed"] == seed).any() else tg[tg["seed"].isna()]
+                if tg.empty:
+                    break
+                scores[t] = tg
+            else:
+                if name == "XTREME":
+                    value = xtreme_score({t: dict(zip(v["metric"], v["value"])) for t, v in scores.items()})
+                else:
+                    value = float(np.mean([v.loc[v["main"].astype(bool), "value"].iloc[0] for v in scores.values()]))
+                rows.append({"model": model, "pipeline": pipeline, "target": name, "seed": seed, "value": value})
+    return pd.DataFrame(rows, columns=["model", "pipeline", "target", "seed", "value"])
+
+
+def main_table(long: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The paper's main table, long: one row per (model, pipeline, column) with the mean and standard
+    deviation over seeds of the per-seed mean over languages (main metric), the number of seeds and
+    the difference of the means from the model's ``none`` row.  Columns are the targets and the
+    overall score (second return value: its name)."""
+    per_seed = seed_scores(long)
+    targets = list(dict.fromkeys(long["target"]))
+    name = score_column(targets)
+    main = per_seed[per_seed["main"].astype(bool)][["model", "pipeline", "target", "seed", "value"]]
+    both = pd.concat([main, _overall_per_seed(per_seed, targets, name)], ignore_index=True)
+    stats = both.groupby(["model", "pipeline", "target"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
+    stats = stats.rename(columns={"std": "sd", "count": "n_seeds", "target": "column"})
+    stats.loc[stats["n_seeds"] < 2, "sd"] = np.nan
+    base = stats[stats["pipeline"] == BASELINE].set_index(["model", "column"])["mean"]
+    stats["delta"] = [m - base.get((mo, c), np.nan) for mo, c, m in zip(stats["model"], stats["column"], stats["mean"])]
+    order = {(m, p): k for k, (m, p) in enumerate(
+        (m, p) for m in sorted(long["model"].unique()) for p in _pipeline_order(long[long["model"] == m]["pipeline"]))}  # fmt: skip
+    cols = {c: k for k, c in enumerate([*targets, name])}
+    stats["_o"] = [order[(m, p)] * 1000 + cols[c] for m, p, c in zip(stats["model"], stats["pipeline"], stats["column"])]
+    return stats.sort_values("_o").drop(columns="_o").reset_index(drop=True), name
+
+
+def _cell_text(mean, sd, delta, *, baseline: bool, digits: int, scale: float) -> str:
+    text = _fmt(mean * scale, digits)
+    if not pd.isna(sd):
+        text += f" ± {_fmt(sd * scale, digits)}"
+    if not baseline and not pd.isna(delta):
+        text += f" ({_fmt(delta * scale, digits, True)})"
+    return text
+
+
+def _wide(stats: pd.DataFrame, *, digits: int, scale: float, bold: tuple[str, str]) -> pd.DataFrame:
+    """Text cells, rows (model, pipeline), the best mean of each column per model wrapped in ``bold``."""
+    best = stats.groupby(["model", "column"])["mean"].transform("max")
+    text = [
+        (bold[0] + t + bold[1]) if m == b and not pd.isna(m) and (stats["model"] == mo).sum() > len(stats["column"].unique()) else t
+        for t, m, b, mo in zip(
+            (_cell_text(r.mean, r.sd, r.delta, baseline=r.pipeline == BASELINE, digits=digits, scale=scale) for r in stats.itertuples()),
+            stats["mean"], best, stats["model"])
+    ]  # fmt: skip
+    wide = stats.assign(text=text).pivot_table(index=["model", "pipeline"], columns="column", values="text", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=list(dict.fromkeys(stats["column"])))
+    wide.columns.name = None
+    return wide.fillna("–").reset_index()
+
+
+def _tex_escape(text: str) -> str:
+    out = text.replace("\\", "\\textbackslash{}")
+    for ch in "_%&#$":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _latex(wide: pd.DataFrame, caption: str) -> str:
+    """A booktabs table (bold cells arrive as \\textbf{...}); signs in math mode."""
+    cols = list(wide.columns)
+    lines = ["% " + caption, "\\begin{tabular}{ll" + "r" * (len(cols) - 2) + "}", "\\toprule",
+             " & ".join(_tex_escape(str(c)) for c in cols) + " \\\\", "\\midrule"]  # fmt: skip
+    for row in wide.itertuples(index=False):
+        cells = []
+        for k, v in enumerate(row):
+            v = str(v)
+            if k < 2:
+                cells.append(_tex_escape(v))
+            else:
+                cells.append(v.replace("±", "$\\pm$").replace("(+", "($+$").replace("(-", "($-$").replace("–", "--"))
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    return "\n".join(lines)
+
+
 def write_tables(long: pd.DataFrame, prefix: str, *, digits: int = 1, scale: float = 100.0, n_seeds: int | None = None) -> None:
-    cells, diffs = transfer_matrix(long)
-    flat = cells.add_suffix("").copy()
-    csv = pd.concat([cells, diffs.add_suffix("_diff")], axis=1).reset_index()
+    """The main table: ``{prefix}.csv`` (numbers), ``.md`` and ``.tex`` (mean ± sd over seeds, the
+    difference from ``none`` in brackets, the best mean of each column in bold)."""
+    stats, name = main_table(long)
+    wide_num = stats.pivot_table(index=["model", "pipeline"], columns="column", values=["mean", "sd", "n_seeds", "delta"],
+                                 aggfunc="first", sort=False)  # fmt: skip
+    csv = pd.DataFrame(index=wide_num.index)
+    for col in dict.fromkeys(stats["column"]):
+        csv[col] = wide_num[("mean", col)]
+        csv[f"{col}_sd"] = wide_num[("sd", col)]
+        csv[f"{col}_diff"] = wide_num[("delta", col)]
+        csv[f"{col}_seeds"] = wide_num[("n_seeds", col)]
     with atomic_path(f"{prefix}.csv") as tmp:
-        csv.to_csv(tmp, index=False, float_format="%.6f")
-    text = matrix_text(flat, diffs, digits=digits, scale=scale).reset_index()
+        csv.reset_index().to_csv(tmp, index=False, float_format="%.6f")
     seeds = n_seeds if n_seeds is not None else long["seed"].dropna().nunique()
-    caption = (f"Transfer matrix: mean over {seeds} seed(s) of the mean over languages (English included) of each "
-               f"target's main metric, x{scale:g}; in brackets the difference from the `{BASELINE}` pipeline.")  # fmt: skip
+    overall = ("the XTREME score (mean over the nine tasks; QA counts (EM + F1) / 2, as XTREME's evaluate.py)"
+               if name == "XTREME" else "the mean over targets")  # fmt: skip
+    caption = (f"Mean ± standard deviation over {seeds} seed(s) of the mean over languages (English included) of each "
+               f"target's main metric, x{scale:g}; in brackets the difference of the means from the `{BASELINE}` pipeline "
+               f"(no intermediate training); best mean per column in bold; `{name}`: {overall}.  A seed-free cell "
+               f"(retrieval from the base model) has no ±.")  # fmt: skip
+    md = _wide(stats, digits=digits, scale=scale, bold=("**", "**"))
     with atomic_path(f"{prefix}.md") as tmp, open(tmp, "w") as f:
-        f.write(text.to_markdown(index=False) + f"\n\n{caption}\n")
+        f.write(md.to_markdown(index=False) + f"\n\n{caption}\n")
+    tex = _wide(stats, digits=digits, scale=scale, bold=("\\textbf{", "}"))
     with atomic_path(f"{prefix}.tex") as tmp, open(tmp, "w") as f:
-        latex = text.to_latex(index=False, escape=True, column_format="ll" + "r" * (len(text.columns) - 2))
-        latex = latex.replace("\\toprule", "\\toprule").replace("(+", "($+$").replace("(-", "($-$")
-        f.write("% " + caption + "\n" + latex)
+        f.write(_latex(tex, caption))
+
+
+def language_table(long: pd.DataFrame, target: str) -> pd.DataFrame:
+    """One target: rows (model, pipeline), columns languages then 'mean'; mean, sd, seeds per cell."""
+    main = long[long["main"] & (long["target"] == target)]
+    per_lang = main.groupby(["model", "pipeline", "language"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
+    per_seed = main.groupby(["model", "pipeline", "seed"], dropna=False, sort=False)["value"].mean().reset_index()
+    overall = per_seed.groupby(["model", "pipeline"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index().assign(language="mean")
+    stats = pd.concat([per_lang, overall], ignore_index=True).rename(columns={"std": "sd", "count": "n_seeds", "language": "column"})
+    stats.loc[stats["n_seeds"] < 2, "sd"] = np.nan
+    base = stats[stats["pipeline"] == BASELINE].set_index(["model", "column"])["mean"]
+    stats["delta"] = [m - base.get((mo, c), np.nan) for mo, c, m in zip(stats["model"], stats["column"], stats["mean"])]
+    order = {(m, p): k for k, (m, p) in enumerate(
+        (m, p) for m in sorted(main["model"].unique()) for p in _pipeline_order(main[main["model"] == m]["pipeline"]))}  # fmt: skip
+    langs = {c: k for k, c in enumerate([*dict.fromkeys(main["language"]), "mean"])}
+    stats["_o"] = [order[(m, p)] * 1000 + langs[c] for m, p, c in zip(stats["model"], stats["pipeline"], stats["column"])]
+    return stats.sort_values("_o").drop(columns="_o").reset_index(drop=True)
+
+
+def write_language_tables(long: pd.DataFrame, out_dir: str, targets: list[str], *, digits: int = 1, scale: float = 100.0) -> None:
+    """``{out_dir}/{target}.{csv,md,tex}`` for every target: per-language scores of every pipeline."""
+    for target in targets:
+        stats = language_table(long, target)
+        if stats.empty:
+            raise ValueError(f"no scores for target '{target}' in the long table.")
+        prefix = f"{out_dir}/{target}"
+        with atomic_path(f"{prefix}.csv") as tmp:
+            stats.to_csv(tmp, index=False, float_format="%.6f")
+        seeds = long[long["target"] == target]["seed"].dropna().nunique()
+        metric = long[long["main"] & (long["target"] == target)]["metric"].iloc[0]
+        caption = (f"{target}: {metric} per language, mean ± standard deviation over {seeds} seed(s), x{scale:g}; in "
+                   f"brackets the difference from `{BASELINE}`; best per language in bold.")  # fmt: skip
+        with atomic_path(f"{prefix}.md") as tmp, open(tmp, "w") as f:
+            f.write(_wide(stats, digits=digits, scale=scale, bold=("**", "**")).to_markdown(index=False) + f"\n\n{caption}\n")
+        with atomic_path(f"{prefix}.tex") as tmp, open(tmp, "w") as f:
+            f.write(_latex(_wide(stats, digits=digits, scale=scale, bold=("\\textbf{", "}")), caption))
+
+
+def write_statistics(long: pd.DataFrame, prediction_files: list[str], prefix_dir: str, *, n_resamples: int = 1000,
+                     confidence: float = 0.95, seed: int = 0, digits: int = 1, scale: float = 100.0) -> None:  # fmt: skip
+    """``confidence.csv`` (bootstrap intervals per language and cell) and ``significance.{csv,md,tex}``
+    (each pipeline against ``none``: difference, paired bootstrap interval, Wilcoxon and t-test)."""
+    from .stats import MIN_SEEDS, confidence_table, load_examples, significance_table
+
+    ex = load_examples(prediction_files, long)
+    conf = confidence_table(long, ex, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    with atomic_path(f"{prefix_dir}/confidence.csv") as tmp:
+        conf.to_csv(tmp, index=False, float_format="%.6f")
+    sig = significance_table(long, ex, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    with atomic_path(f"{prefix_dir}/significance.csv") as tmp:
+        sig.to_csv(tmp, index=False, float_format="%.6g")
+    pct = f"{confidence * 100:g} %"
+    text = pd.DataFrame({
+        "model": sig["model"], "pipeline": sig["pipeline"], "target": sig["target"],
+        "Δ": [_fmt(v * scale, digits, True) for v in sig["delta"]],
+        f"{pct} interval of Δ": [("–" if pd.isna(lo) else f"[{_fmt(lo * scale, digits, True)}, {_fmt(hi * scale, digits, True)}]")
+                                 for lo, hi in zip(sig["ci_low"], sig["ci_high"])],
+        "Wilcoxon p": ["–" if pd.isna(v) else f"{v:.3g}" for v in sig["wilcoxon_p"]],
+        "t-test p": ["–" if pd.isna(v) else f"{v:.3g}" for v in sig["ttest_p"]],
+        "pairs (seeds x languages)": [f"{n} ({s} x {lang})" for n, s, lang in zip(sig["n_pairs"], sig["n_seeds"], sig["n_languages"])],
+        "evidence": sig["evidence"],
+    }) if not sig.empty else pd.DataFrame(columns=["model", "pipeline", "target"])  # fmt: skip
+    seeds = long["seed"].dropna().nunique()
+    caption = (f"Each pipeline against `{BASELINE}` (same model, same target), main metric x{scale:g}. Δ: mean difference over "
+               f"the (seed, language) pairs (same target-training seed, same test set; a seed-free baseline pairs with "
+               f"every seed). Interval: {pct} percentile bootstrap of the difference of the cells over test examples "
+               f"({n_resamples} resamples, the same resample for both pipelines and every seed; BUCC has none). Wilcoxon "
+               f"signed-rank and paired t-test over the pairs (scipy); pairs that share a seed are not independent, so "
+               f"the p-values overstate the evidence. {seeds} seed(s): with fewer than {MIN_SEEDS} the evidence is called "
+               f"weak whatever the p-values; no stars are printed.")  # fmt: skip
+    with atomic_path(f"{prefix_dir}/significance.md") as tmp, open(tmp, "w") as f:
+        f.write(text.to_markdown(index=False) + f"\n\n{caption}\n")
+    with atomic_path(f"{prefix_dir}/significance.tex") as tmp, open(tmp, "w") as f:
+        tex = text.rename(columns={"Δ": "$\\Delta$", f"{pct} interval of Δ": f"{pct} interval"}).copy()
+        tex = tex.map(lambda v: str(v).replace("–", "--").replace("%", "\\%")) if not tex.empty else tex
+        tex.columns = [c.replace("%", "\\%") for c in tex.columns]
+        f.write(_latex(tex, caption).replace("{ll", "{lll", 1) if not tex.empty else "% " + caption + "\n")
+
+
+def published_table(long: pd.DataFrame, model_ids: dict[str, str]) -> pd.DataFrame:
+    """Our scores beside published ones (xstilts.published) for the same base model, pipeline, target
+    and metric: ours is the mean over seeds of the mean over languages, on the published 0-100 scale."""
+    from .published import PUBLISHED
+
+    rows = []
+    for model, hub_id in model_ids.items():
+        entry = PUBLISHED.get(hub_id)
+        if entry is None:
+            continue
+        mine = long[(long["model"] == model) & (long["pipeline"] == entry["pipeline"])]
+        for target, metrics in entry["scores"].items():
+            for metric, published in metrics.items():
+                sel = mine[(mine["target"] == target) & (mine["metric"] == metric)]
+                if sel.empty:
+                    continue
+                per_seed = sel.groupby("seed", dropna=False)["value"].mean()
+                ours = float(per_seed.mean()) * 100
+                rows.append({"model": model, "pipeline": entry["pipeline"], "target": target, "metric": metric,
+                             "ours": ours, "published": published, "difference": ours - published,
+                             "languages": int(sel["language"].nunique()), "seeds": int(per_seed.size),
+                             "source": entry["source"]})  # fmt: skip
+    return pd.DataFrame(rows, columns=["model", "pipeline", "target", "metric", "ours", "published", "difference",
+                                       "languages", "seeds", "source"])  # fmt: skip
+
+
+def write_published(long: pd.DataFrame, model_ids: dict[str, str], prefix: str) -> None:
+    table = published_table(long, model_ids)
+    with atomic_path(f"{prefix}.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    caption = ("Our results beside published ones for the same base model (xstilts/published.py, where each number's "
+               "source is given): ours is the mean over seeds of the mean over the configured languages (comparable "
+               "only when they are XTREME's), x100; difference = ours - published.")  # fmt: skip
+    if table.empty:
+        body = f"No published numbers are on record for the models of this experiment ({', '.join(model_ids.values()) or 'none from the Hub'})."
+    else:
+        shown = table.drop(columns="source").assign(**{c: table[c].map(lambda v: f"{v:.1f}") for c in ("ours", "published")},
+                                                     difference=table["difference"].map(lambda v: f"{v:+.1f}"))  # fmt: skip
+        body = shown.to_markdown(index=False) + "\n\nSources: " + "; ".join(sorted(set(table["source"])))
+    with atomic_path(f"{prefix}.md") as tmp, open(tmp, "w") as f:
+        f.write(body + f"\n\n{caption}\n")
 
 
 def write_figure(long: pd.DataFrame, path: str, *, width=6.0, height=None, dpi=200, cmap="RdBu", font_scale=0.9,
@@ -147,6 +390,20 @@ def main(argv=None) -> int:
     t.add_argument("--params", required=True)
     t.add_argument("--scores", required=True)
     t.add_argument("--prefix", required=True)
+    lt = sub.add_parser("languages", help="scores_long.csv -> per-language tables, one per target")
+    lt.add_argument("--params", required=True)
+    lt.add_argument("--scores", required=True)
+    lt.add_argument("--out-dir", required=True)
+    lt.add_argument("targets", nargs="+")
+    sg = sub.add_parser("stats", help="scores_long.csv + predictions -> confidence.csv, significance.{csv,md,tex}")
+    sg.add_argument("--params", required=True)
+    sg.add_argument("--scores", required=True)
+    sg.add_argument("--out-dir", required=True)
+    sg.add_argument("predictions", nargs="+")
+    pb = sub.add_parser("published", help="scores_long.csv -> our scores beside published ones")
+    pb.add_argument("--params", required=True, help="JSON: model name -> Hub id")
+    pb.add_argument("--scores", required=True)
+    pb.add_argument("--prefix", required=True)
     fg = sub.add_parser("figure", help="scores_long.csv -> transfer_matrix.png")
     fg.add_argument("--params", required=True)
     fg.add_argument("--scores", required=True)
@@ -159,6 +416,14 @@ def main(argv=None) -> int:
     elif args.command == "table":
         params = json.loads(args.params)
         write_tables(pd.read_csv(args.scores), args.prefix, digits=params["digits"], scale=params["scale"])
+    elif args.command == "languages":
+        params = json.loads(args.params)
+        write_language_tables(pd.read_csv(args.scores), args.out_dir, args.targets, digits=params["digits"], scale=params["scale"])
+    elif args.command == "published":
+        write_published(pd.read_csv(args.scores), json.loads(args.params), args.prefix)
+    elif args.command == "stats":
+        params = json.loads(args.params)
+        write_statistics(pd.read_csv(args.scores), args.predictions, args.out_dir, **params)
     else:
         params = json.loads(args.params)
         write_figure(pd.read_csv(args.scores), args.out, **params)

@@ -10,6 +10,7 @@ resumes from it exactly (resume.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
@@ -22,6 +23,7 @@ import torch
 
 from .evaluate import predict, score
 from .features import collate, length_grouped_batches
+from .mlm import mask_tokens
 from .resume import Progress, StateStore, StopSignals, TrainingInterrupted, capture, restore
 from .tasks import Task
 
@@ -34,6 +36,7 @@ class TaskData:
     train: list[dict]  # features
     val_rows: list[dict] = field(default_factory=list)
     val_feats: list[dict] = field(default_factory=list)
+    masking: dict | None = None  # masked-LM examples (mlm.py): mask_id, vocab_size, mask_prob
 
 
 def set_seed(seed: int) -> None:
@@ -43,7 +46,7 @@ def set_seed(seed: int) -> None:
 
 
 def make_accelerator(precision: str = "auto"):
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
 
     cuda = torch.cuda.is_available()
     if precision == "auto":
@@ -52,7 +55,25 @@ def make_accelerator(precision: str = "auto"):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     mixed = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
-    return Accelerator(mixed_precision=mixed, cpu=not cuda)
+    # Only matters when launched as several processes (torchrun: DDP, gloo on CPU, NCCL on GPUs).
+    # Some parameters get no gradient in a step -- the heads of the other tasks in multitask training
+    # (each batch uses one head), the encoder's pooler (AutoModel adds one; it is never in the loss)
+    # -- so DDP must look for them in every step, or it fails at the next one.
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    return Accelerator(mixed_precision=mixed, cpu=not cuda, kwargs_handlers=[ddp])
+
+
+def rank_plan(plan: list, rank: int, n_proc: int) -> list:
+    """This process's share of an epoch's plan when training as ``n_proc`` processes: every
+    ``n_proc``-th batch, the same number on every process, so that all of them are always at the same
+    epoch, batch and micro-batch (they step together, and the resumable state the first one saves is
+    every process's place).  A plan that does not divide evenly is padded by wrapping around to its
+    first batches, as Accelerate's ``even_batches`` does: no batch is dropped, up to ``n_proc - 1``
+    are seen twice in that epoch."""
+    if n_proc == 1:
+        return plan
+    per_rank = math.ceil(len(plan) / n_proc)
+    return [plan[i % len(plan)] for i in range(rank, per_rank * n_proc, n_proc)]
 
 
 def epoch_schedule(data: list[TaskData], batch_size: int, seed: int, epoch: int) -> list[tuple[int, list[int]]]:
@@ -114,23 +135,35 @@ def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, prog
         model.encoder.gradient_checkpointing_enable()
     fused = acc.device.type == "cuda"
     optimizer = torch.optim.AdamW(optimizer_groups(model, hp["weight_decay"]), lr=hp["lr"], fused=fused)
+    n_proc, rank = acc.num_processes, acc.process_index
     micro_per_epoch = sum(math.ceil(len(d.train) / hp["batch_size"]) for d in data)
-    steps_per_epoch = max(1, micro_per_epoch // hp["grad_accum"])
+    # steps are each process's optimizer steps: with n processes, each runs 1/n of an epoch's
+    # micro-batches (rounded up: rank_plan)
+    steps_per_epoch = max(1, math.ceil(micro_per_epoch / n_proc) // hp["grad_accum"])
     total = hp["max_steps"] or max(1, int(round(hp["epochs"] * steps_per_epoch)))
     scheduler = linear_schedule(optimizer, int(hp["warmup_ratio"] * total), total)
     model, optimizer = acc.prepare(model, optimizer)
-    n_proc, rank = acc.num_processes, acc.process_index
     unwrapped = acc.unwrap_model(model)
     save_every = hp.get("save_every")
     run, best_state = Progress(), None
     saved = store.load() if store is not None else None
+    if saved is not None and saved.get("processes", 1) != n_proc:  # its place in an epoch means nothing here
+        log.warning("training state %s was saved by %d processes, this run has %d; starting afresh", store.path,
+                    saved.get("processes", 1), n_proc)  # fmt: skip
+        saved = None
     if saved is not None:
         run, best_state = restore(saved, unwrapped, optimizer, scheduler, acc.scaler)
+        if n_proc > 1:  # every process loads the state the first one saved, and its own random generators
+            from .resume import set_rng_state
+
+            set_rng_state(saved["process_rngs"][rank])
         run.resumed_from.append(run.step)
         log.info("resuming from %s: step %d of %d (epoch %d, batch %d)", store.path, run.step, total, run.epoch, run.batch)
     log.info("training %s: %d examples, %d steps (%d per epoch), batch %d x accumulation %d x %d processes, device %s, precision %s",
              "+".join(d.task.name for d in data), sum(len(d.train) for d in data), total, steps_per_epoch,
              hp["batch_size"], hp["grad_accum"], n_proc, acc.device, acc.mixed_precision)  # fmt: skip
+    if n_proc > 1:
+        log.info("process %d of %d (local %d) on %s", rank, n_proc, acc.local_process_index, acc.device)
 
     from tqdm.auto import tqdm
 
@@ -141,6 +174,12 @@ def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, prog
     def evaluate_now():
         nonlocal best_state
         val, per_task = validate(unwrapped, data, hp, pad_id, acc.autocast)
+        if n_proc > 1:  # every process validates the same weights (none waits meanwhile in a collective, which
+            # could time out) and all take the first one's score, so that they agree on the best step and on
+            # stopping early even if their kernels differ in the last bit (a disagreement would hang them)
+            from accelerate.utils import broadcast_object_list
+
+            val, per_task = broadcast_object_list([val, per_task])
         run.history.append({"step": run.step, "score": val, "tasks": per_task, "elapsed_s": round(time.time() - t0, 1)})
         improved = math.isnan(val) or val > run.best["score"]  # no validation data: keep the latest
         log.info("step %d/%d: validation %.4f %s%s", run.step, total, val, per_task, " (best)" if improved else "")
@@ -153,24 +192,39 @@ def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, prog
 
     def save_state():
         run.elapsed = time.time() - t0
+        if n_proc > 1:  # the state is the same in every process but for the random generators (dropout)
+            from accelerate.utils import gather_object
+
+            from .resume import rng_state
+
+            process_rngs = gather_object([rng_state()])
         if acc.is_main_process:
-            store.save(capture(run, unwrapped, optimizer, scheduler, acc.scaler, best_state))
+            state = capture(run, unwrapped, optimizer, scheduler, acc.scaler, best_state)
+            if n_proc > 1:
+                state.update(processes=n_proc, process_rngs=process_rngs)
+            store.save(state)
         acc.wait_for_everyone()
 
     model.train()
     done = False
     with StopSignals(active=store is not None) as stop:
         while not done:
-            plan = epoch_schedule(data, hp["batch_size"], seed, run.epoch)[rank::n_proc]
+            plan = epoch_schedule(data, hp["batch_size"], seed, run.epoch)
+            plan = rank_plan(plan, rank, n_proc)
             for t, idx in plan[run.batch :]:
                 run.batch += 1
                 d = data[t]
                 batch = collate([d.train[i] for i in idx], d.task.format, pad_id)
+                if d.masking:  # fresh masks per epoch and batch, the same in a rerun or a resumed run
+                    batch = mask_tokens(batch, [d.train[i] for i in idx], seed=(seed, run.epoch, rank, run.batch), **d.masking)
                 run.tokens += int(batch["attention_mask"].sum())
                 batch = {k: v.to(acc.device) for k, v in batch.items()}
-                with acc.autocast():
-                    loss, _ = model(d.task.name, batch)
-                acc.backward(loss / hp["grad_accum"])
+                # several processes: their gradients are averaged once per step, in its last backward pass
+                accumulating = n_proc > 1 and (run.micro + 1) % hp["grad_accum"]
+                with acc.no_sync(model) if accumulating else contextlib.nullcontext():
+                    with acc.autocast():
+                        loss, _ = model(d.task.name, batch)
+                    acc.backward(loss / hp["grad_accum"])
                 run.micro += 1
                 if run.micro % hp["grad_accum"]:
                     continue
@@ -215,6 +269,7 @@ def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, prog
         "train_tokens_per_second": round(run.tokens / max(elapsed, 1e-9), 1),
         "device": str(acc.device),
         "mixed_precision": acc.mixed_precision,
+        "processes": n_proc,
     }
 
 

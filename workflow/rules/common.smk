@@ -8,11 +8,18 @@ import shlex
 
 # Jobs import the package from this checkout's src/ (also when it is not pip-installed, as in a
 # conda environment built by --software-deployment-method conda); the tokenisation cache location
-# is an environment variable, not a param, so moving the cache never reruns a job.
+# is an environment variable, not a param, so moving the cache never reruns a job; so is how often
+# training saves its resumable state (train.save_every).
 shell.prefix(
     f"export PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))}${{{{PYTHONPATH:+:$PYTHONPATH}}}} "
-    f"XSTILTS_CACHE_DIR={shlex.quote(EXP.cache_dir)}; trap : TERM USR1; "  # bash outlives SIGTERM while a training job saves its state (resume.py)
+    f"XSTILTS_CACHE_DIR={shlex.quote(EXP.cache_dir)} XSTILTS_SAVE_EVERY={EXP.save_every or ''}; "
+    "trap : TERM USR1; "  # bash outlives SIGTERM while a training job saves its state (resume.py)
 )
+
+
+def maybe_temp(path):
+    """Target checkpoints are deleted once evaluated when `train.target_checkpoints: temporary`."""
+    return temp(path) if EXP.temporary_target_checkpoints else path
 
 
 def _alternatives(names):

@@ -32,6 +32,43 @@ rule fetch_dataset:
         "python -m xstilts.jobs fetch-data --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
+rule fetch_corpus:
+    """A multilingual text corpus from the Hub for masked-LM mixed into intermediate training
+    (pipeline key `mlm`): the first lines of one language's config, one text per line."""
+    output:
+        f"{EXP.resources_dir}/corpora/{{corpus}}/{{lang}}.txt",
+    wildcard_constraints:
+        corpus=_alternatives(PLAN.hub_corpora()),
+        lang=r"[A-Za-z0-9_-]+",
+    params:
+        spec=lambda wc: PLAN.fetch_corpus_params(wc.corpus, wc.lang),
+    log:
+        f"{EXP.resources_dir}/logs/fetch_corpus/{{corpus}}/{{lang}}.log",
+    conda:
+        ENV_DATA
+    shell:
+        "python -m xstilts.jobs fetch-corpus --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule fetch_translation:
+    """A machine-translated copy of an intermediate task's training data from the Hub (pipeline
+    key `translations`), converted like the English task's Hub rows."""
+    output:
+        f"{EXP.resources_dir}/translations/{{translation}}.jsonl",
+    wildcard_constraints:
+        translation=_alternatives(PLAN.hub_translations()),
+    params:
+        spec=lambda wc: PLAN.fetch_translation_params(wc.translation),
+    log:
+        f"{EXP.resources_dir}/logs/fetch_translation/{{translation}}.log",
+    conda:
+        ENV_DATA
+    shell:
+        "python -m xstilts.jobs fetch-translation --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+
+
 # Downloads run where the internet is: on a cluster's login node, not on compute nodes.
 localrules:
     fetch_dataset,
+    fetch_corpus,
+    fetch_translation,

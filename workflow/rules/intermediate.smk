@@ -12,6 +12,8 @@ rule train_intermediate:
         pipeline=trained_pipelines(),
     params:
         spec=lambda wc: PLAN.intermediate_params(wc.model, wc.pipeline, seed_of(wc)),
+        # python, or torchrun with one process per GPU (resources.models.{model}.gpus)
+        launcher=lambda wc: PLAN.launcher(wc.model),
     threads: 1
     resources:
         **rule_resources("train_intermediate"),
@@ -22,5 +24,5 @@ rule train_intermediate:
     conda:
         ENV_TRAIN
     shell:
-        "python -m xstilts.jobs train --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
+        "{params.launcher} -m xstilts.jobs train --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
         "--threads {threads} > {log:q} 2>&1"

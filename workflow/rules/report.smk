@@ -1,12 +1,19 @@
-# Aggregation: the long score table (input of every analysis), the transfer matrix and its
-# heatmap.  Table and figure are separate rules so that a plotting option reruns only the figure.
+# Aggregation: the long score table (input of every analysis), the main table (the transfer
+# matrix), per-language tables, statistics over the per-example predictions, our numbers beside
+# published ones, and the heatmap.  Each is its own rule, so that a plotting option reruns only the
+# figure.  `snakemake --report report.html` gathers them with the captions in workflow/report/.
 
 TABLES = f"{OUT}/tables"
+TARGETS = [t.name for t in EXP.targets]
 REPORT_OUTPUTS = [
     f"{TABLES}/transfer_matrix.csv",
     f"{TABLES}/transfer_matrix.md",
     f"{TABLES}/transfer_matrix.tex",
     f"{OUT}/figures/transfer_matrix.png",
+    *expand(f"{TABLES}/per_language/{{target}}.{{ext}}", target=TARGETS, ext=["csv", "md", "tex"]),
+    f"{TABLES}/confidence.csv",
+    f"{TABLES}/significance.md",
+    f"{TABLES}/published.md",
 ]
 
 
@@ -30,7 +37,7 @@ rule transfer_matrix_table:
         f"{TABLES}/scores_long.csv",
     output:
         csv=f"{TABLES}/transfer_matrix.csv",
-        md=f"{TABLES}/transfer_matrix.md",
+        md=report(f"{TABLES}/transfer_matrix.md", caption="../report/transfer_matrix_table.rst", category="Main table"),
         tex=f"{TABLES}/transfer_matrix.tex",
     params:
         spec=canonical_json(EXP.table),
@@ -49,7 +56,7 @@ rule transfer_matrix_figure:
     input:
         f"{TABLES}/scores_long.csv",
     output:
-        f"{OUT}/figures/transfer_matrix.png",
+        report(f"{OUT}/figures/transfer_matrix.png", caption="../report/transfer_matrix_figure.rst", category="Main table"),
     params:
         spec=canonical_json(EXP.figure),
     resources:
@@ -60,3 +67,68 @@ rule transfer_matrix_figure:
         ENV_REPORT
     shell:
         "python -m xstilts.report figure --params {params.spec:q} --scores {input:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule language_tables:
+    input:
+        f"{TABLES}/scores_long.csv",
+    output:
+        csv=expand(f"{TABLES}/per_language/{{target}}.csv", target=TARGETS),
+        md=report(expand(f"{TABLES}/per_language/{{target}}.md", target=TARGETS),
+                  caption="../report/language_tables.rst", category="Per-language tables"),
+        tex=expand(f"{TABLES}/per_language/{{target}}.tex", target=TARGETS),
+    params:
+        spec=canonical_json(EXP.table),
+        targets=TARGETS,
+        out_dir=lambda wc, output: os.path.dirname(output.csv[0]),
+    resources:
+        **rule_resources("language_tables"),
+    log:
+        f"{OUT}/logs/report/language_tables.log",
+    conda:
+        ENV_REPORT
+    shell:
+        "python -m xstilts.report languages --params {params.spec:q} --scores {input:q} "
+        "--out-dir {params.out_dir:q} {params.targets:q} > {log:q} 2>&1"
+
+
+rule statistics:
+    input:
+        scores=f"{TABLES}/scores_long.csv",
+        predictions=PLAN.all_predictions(),
+    output:
+        confidence=f"{TABLES}/confidence.csv",
+        csv=f"{TABLES}/significance.csv",
+        md=report(f"{TABLES}/significance.md", caption="../report/significance.rst", category="Statistics"),
+        tex=f"{TABLES}/significance.tex",
+    params:
+        spec=canonical_json({**EXP.statistics, **EXP.table}),
+        out_dir=lambda wc, output: os.path.dirname(output.confidence),
+    resources:
+        **rule_resources("statistics"),
+    log:
+        f"{OUT}/logs/report/statistics.log",
+    conda:
+        ENV_REPORT
+    shell:
+        "python -m xstilts.report stats --params {params.spec:q} --scores {input.scores:q} --out-dir {params.out_dir:q} "
+        "{input.predictions:q} > {log:q} 2>&1"
+
+
+rule published_comparison:
+    input:
+        f"{TABLES}/scores_long.csv",
+    output:
+        csv=f"{TABLES}/published.csv",
+        md=report(f"{TABLES}/published.md", caption="../report/published.rst", category="Main table"),
+    params:
+        models=canonical_json(PLAN.model_ids()),
+        prefix=lambda wc, output: os.path.splitext(output.csv)[0],
+    resources:
+        **rule_resources("published_comparison"),
+    log:
+        f"{OUT}/logs/report/published_comparison.log",
+    conda:
+        ENV_REPORT
+    shell:
+        "python -m xstilts.report published --params {params.models:q} --scores {input:q} --prefix {params.prefix:q} > {log:q} 2>&1"

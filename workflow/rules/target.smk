@@ -8,10 +8,14 @@ rule train_target:
         unpack(lambda wc: PLAN.target_inputs(wc.model, wc.pipeline, wc.train_task, seed_of(wc))),
     output:
         meta=f"{OUT}/models/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}/checkpoint.json",
-        weights=f"{OUT}/models/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}/model.safetensors",
-        heads=f"{OUT}/models/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}/heads.safetensors",
+        # the weights may be temporary (train.target_checkpoints); checkpoint.json, with the training
+        # record, always stays
+        weights=maybe_temp(f"{OUT}/models/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}/model.safetensors"),
+        heads=maybe_temp(f"{OUT}/models/{{model}}/{{pipeline}}/{{train_task}}/seed{{seed}}/heads.safetensors"),
     params:
         spec=lambda wc: PLAN.target_params(wc.model, wc.pipeline, wc.train_task, seed_of(wc)),
+        # python, or torchrun with one process per GPU (resources.models.{model}.gpus)
+        launcher=lambda wc: PLAN.launcher(wc.model),
     threads: 1
     resources:
         **rule_resources("train_target"),
@@ -22,5 +26,5 @@ rule train_target:
     conda:
         ENV_TRAIN
     shell:
-        "python -m xstilts.jobs train --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
+        "{params.launcher} -m xstilts.jobs train --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
         "--threads {threads} > {log:q} 2>&1"
