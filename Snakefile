@@ -32,6 +32,9 @@ PLAN = Plan(EXP)
 OUT = EXP.out
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"

@@ -168,6 +168,26 @@ def test_tiny_run_writes_every_declared_output(tiny_run):
 
 
 @pytest.mark.slow
+def test_tables_statistics_and_report_of_the_tiny_run(tiny_run, tmp_path):
+    work, _ = tiny_run
+    tables = work / "results/tiny/tables"
+    main = (tables / "transfer_matrix.md").read_text()
+    assert " ± " in main and "**" in main and "2 seed(s)" in main
+    for target in ("syn_pos", "syn_topic", "syn_tatoeba"):
+        assert "xa" in (tables / f"per_language/{target}.md").read_text()
+    sig = pd.read_csv(tables / "significance.csv")
+    # 3 trained pipelines x 3 targets against none, each over 2 seeds x its languages
+    assert len(sig) == 9 and set(sig["evidence"]) == {"weak: 2 seed(s)"}
+    assert (sig["ci_low"] <= sig["ci_high"]).all() and sig["ci_low"].notna().all()
+    conf = pd.read_csv(tables / "confidence.csv")
+    assert ((conf["ci_low"] <= conf["score"] + 1e-9) & (conf["score"] <= conf["ci_high"] + 1e-9)).all()
+    assert "No published numbers" in (tables / "published.md").read_text()
+    snakemake(work, "--cores", "1", "--configfile", "test.yaml", "--report", str(tmp_path / "report.html"))
+    html = (tmp_path / "report.html").read_text()
+    assert "percentile bootstrap" in html and "Gain over no intermediate training" in html
+
+
+@pytest.mark.slow
 def test_zero_shot_transfer_comes_from_pretraining(tiny_run):
     """Mean over pseudo-languages and seeds: the MLM-pretrained encoder beats chance and the random one.
 

@@ -99,7 +99,7 @@ rule statistics:
     output:
         confidence=f"{TABLES}/confidence.csv",
         csv=f"{TABLES}/significance.csv",
-        md=report(f"{TABLES}/significance.md", caption="../report/significance.rst", category="Statistics"),
+        md=report(f"{TABLES}/significance.md", caption="../report/significance.rst", category="Significance"),
         tex=f"{TABLES}/significance.tex",
     params:
         spec=canonical_json({**EXP.statistics, **EXP.table}),
