@@ -293,7 +293,7 @@ def write_statistics(long: pd.DataFrame, prediction_files: list[str], prefix_dir
                f"the p-values overstate the evidence. {seeds} seed(s): with fewer than {MIN_SEEDS} the evidence is called "
                f"weak whatever the p-values; no stars are printed.")  # fmt: skip
     with atomic_path(f"{prefix_dir}/significance.md") as tmp, open(tmp, "w") as f:
-        f.write(text.to_markdown(index=False) + f"\n\n{caption}\n")
+        f.write(text.to_markdown(index=False, disable_numparse=True) + f"\n\n{caption}\n")
     with atomic_path(f"{prefix_dir}/significance.tex") as tmp, open(tmp, "w") as f:
         tex = text.rename(columns={"Δ": "$\\Delta$", f"{pct} interval of Δ": f"{pct} interval"}).copy()
         tex = tex.map(lambda v: str(v).replace("–", "--").replace("%", "\\%")) if not tex.empty else tex
