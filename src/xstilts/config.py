@@ -86,6 +86,34 @@ def load_yaml(path) -> dict:
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+REPO_ROOT = SCHEMA_PATH.parents[1]
+
+
+def merge_configs(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: mappings merge key by key, everything else (lists included) is
+    replaced, so a preset's list of seeds, targets or languages never mixes with the base's."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = merge_configs(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def resolve_extends(config: dict, root: Path = REPO_ROOT, _seen: tuple = ()) -> dict:
+    """A config with ``extends: FILE`` (relative to the repository root) is that file's config with
+    this one merged on top (``merge_configs``); chains are followed, cycles refused."""
+    if "extends" not in config:
+        return config
+    config = dict(config)
+    path = Path(config.pop("extends"))
+    path = path if path.is_absolute() else root / path
+    if path in _seen:
+        raise ConfigError(f"config key 'extends' makes a cycle through '{path}'.")
+    if not path.is_file():
+        raise ConfigError(f"config key 'extends' names '{path}', which does not exist; expected a config YAML file.")
+    base = resolve_extends(load_yaml(path), root, (*_seen, path))
+    return merge_configs(base, config)
+
+
 def expand_env(obj, where: str = ""):
     """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a config by the environment's
     value, so that machine-specific paths (a local model directory, a data root) stay out of the
@@ -222,7 +250,7 @@ class Experiment:
     """A validated experiment config with defaults applied."""
 
     def __init__(self, config: dict):
-        config = expand_env(json.loads(json.dumps(config)))  # plain types, private copy
+        config = expand_env(resolve_extends(json.loads(json.dumps(config))))  # plain types, private copy
         validate_schema(config)
         self.raw = config
         self.name = config["experiment"]
@@ -249,6 +277,14 @@ class Experiment:
         self.figure = {**FIGURE_DEFAULTS, **report.get("figure", {})}
         self.table = {**TABLE_DEFAULTS, **report.get("table", {})}
         self.statistics = {**STATISTICS_DEFAULTS, **report.get("statistics", {})}
+        self.analyses = list(report.get("analyses", []))
+        self.task_category = dict(report.get("task_category", {}))
+        for key in ("categories", "groups"):
+            for name in self.task_category.get(key, {}):
+                known = self.pipelines if key == "categories" else [t.name for t in self.targets]
+                if name not in known:
+                    raise ConfigError(f"config key 'report.task_category.{key}.{name}' names no "
+                                      f"{'pipeline' if key == 'categories' else 'target'} of this experiment.")  # fmt: skip
         self.resources = config.get("resources", {})
         self._check_train_overrides()
         self._check_resources()

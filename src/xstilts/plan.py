@@ -33,6 +33,7 @@ RULE_FAMILIES = {
     "language_tables": CPU_FAMILY,
     "statistics": CPU_FAMILY,
     "published_comparison": CPU_FAMILY,
+    "task_category": CPU_FAMILY,
 }
 # Every job of a GPU family takes one slot of the job (or group of jobs) SLURM runs it in.  The slurm
 # profile gives each submission one slot (`resources: group_slot=1`, scope local), so that Snakemake
@@ -238,6 +239,19 @@ class Plan:
         """The per-example predictions beside every metrics file (the statistics' input)."""
         return [f"{self.out}/predictions/{m[len(self.out) + len('/metrics/'):].removesuffix('.json')}.jsonl.gz" for m in self.all_metrics()]
 
+    def task_category_params(self) -> str:
+        """The task-category analysis: each single-task pipeline's intermediate category and each
+        target's group (syntactic or semantic), from the task registry and the config's overrides."""
+        exp = self.exp
+        override = exp.task_category
+        categories = {n: intermediate_category(exp.tasks[p.tasks[0]]) for n, p in exp.pipelines.items()
+                      if p.kind == "single" and not p.mlm and not p.translations}  # fmt: skip
+        categories.update({k: v for k, v in override.get("categories", {}).items() if k in categories})
+        groups = {t.name: override.get("groups", {}).get(t.name, t.category) for t in exp.targets}
+        groups = {t: g for t, g in groups.items() if g in ("syntactic", "semantic")}
+        return canonical_json({"categories": categories, "groups": groups, **exp.table,
+                               **{k: exp.figure[k] for k in ("dpi", "cmap", "font_scale")}})  # fmt: skip
+
     def model_ids(self) -> dict[str, str]:
         """model name -> Hub id, for the models that come from the Hub (the published-numbers table)."""
         return {name: m.id for name, m in self.exp.models.items() if m.source == "hub"}
@@ -410,6 +424,21 @@ class Plan:
 
     def synthesize_params(self) -> str:
         return canonical_json(self.exp.synthetic)
+
+
+def intermediate_category(task: Task) -> str:
+    """A task's category as an intermediate task: the registry's, or, for a task registered as a
+    target (category syntactic/semantic, e.g. XNLI's English data used for intermediate training),
+    the category its format and labels imply."""
+    if task.category not in ("syntactic", "semantic"):
+        return task.category
+    from .tasks import NLI_LABELS, PARAPHRASE_LABELS
+
+    if task.format == "classification" and task.labels == NLI_LABELS:
+        return "nli"
+    if task.format == "classification" and task.labels == PARAPHRASE_LABELS:
+        return "paraphrase"
+    return {"span_qa": "extractive_qa", "multiple_choice": "commonsense_mc", "tagging": "syntactic_tagging"}.get(task.format, task.category)
 
 
 def slug_of(model) -> str:

@@ -404,6 +404,11 @@ def main(argv=None) -> int:
     pb.add_argument("--params", required=True, help="JSON: model name -> Hub id")
     pb.add_argument("--scores", required=True)
     pb.add_argument("--prefix", required=True)
+    tc = sub.add_parser("task-category", help="scores_long.csv -> gains by intermediate-task category (xstilts.analysis)")
+    tc.add_argument("--params", required=True)
+    tc.add_argument("--scores", required=True)
+    tc.add_argument("--prefix", required=True)
+    tc.add_argument("--figure", required=True)
     fg = sub.add_parser("figure", help="scores_long.csv -> transfer_matrix.png")
     fg.add_argument("--params", required=True)
     fg.add_argument("--scores", required=True)
@@ -419,6 +424,12 @@ def main(argv=None) -> int:
     elif args.command == "languages":
         params = json.loads(args.params)
         write_language_tables(pd.read_csv(args.scores), args.out_dir, args.targets, digits=params["digits"], scale=params["scale"])
+    elif args.command == "task-category":
+        from .analysis import write_task_category
+
+        params = json.loads(args.params)
+        cats, groups = params.pop("categories"), params.pop("groups")
+        write_task_category(pd.read_csv(args.scores), cats, groups, args.prefix, args.figure, **params)
     elif args.command == "published":
         write_published(pd.read_csv(args.scores), json.loads(args.params), args.prefix)
     elif args.command == "stats":

@@ -15,6 +15,8 @@ REPORT_OUTPUTS = [
     f"{TABLES}/significance.md",
     f"{TABLES}/published.md",
 ]
+if "task_category" in EXP.analyses:
+    REPORT_OUTPUTS += [f"{TABLES}/task_category.md", f"{OUT}/figures/task_category.png"]
 
 
 rule collect_scores:
@@ -132,3 +134,28 @@ rule published_comparison:
         ENV_REPORT
     shell:
         "python -m xstilts.report published --params {params.models:q} --scores {input:q} --prefix {params.prefix:q} > {log:q} 2>&1"
+
+
+rule task_category:
+    """Research question 2 (config/rq/task-category.yaml): gains by intermediate-task category on
+    syntactic versus semantic targets."""
+    input:
+        f"{TABLES}/scores_long.csv",
+    output:
+        csv=f"{TABLES}/task_category.csv",
+        points=f"{TABLES}/task_category_points.csv",
+        md=report(f"{TABLES}/task_category.md", caption="../report/task_category.rst", category="Research questions"),
+        tex=f"{TABLES}/task_category.tex",
+        figure=report(f"{OUT}/figures/task_category.png", caption="../report/task_category_figure.rst", category="Research questions"),
+    params:
+        spec=PLAN.task_category_params(),
+        prefix=lambda wc, output: os.path.splitext(output.csv)[0],
+    resources:
+        **rule_resources("task_category"),
+    log:
+        f"{OUT}/logs/report/task_category.log",
+    conda:
+        ENV_REPORT
+    shell:
+        "python -m xstilts.report task-category --params {params.spec:q} --scores {input:q} --prefix {params.prefix:q} "
+        "--figure {output.figure:q} > {log:q} 2>&1"
