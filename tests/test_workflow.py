@@ -74,6 +74,15 @@ def test_multi_gpu_models_launch_one_process_per_gpu(tmp_path):
     assert all(c.startswith("python -m xstilts.jobs train") for c in plain)
 
 
+def test_task_category_preset_plans_the_paper_grid_with_siqa(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    counts = job_counts(snakemake(work, "-n", "-q", "rules", "--configfile", "config/rq/task-category.yaml").stdout)
+    # 10 single-task pipelines (the paper's 9 + Social IQa) x 3 seeds; rows with none: 11 x 3 x 6 training tasks
+    assert counts["train_intermediate"] == 30 and counts["train_target"] == 198 and counts["task_category"] == 1
+    assert "fetch_corpus" not in counts and "fetch_translation" not in counts  # the MLM / MT rows are restricted away
+    assert counts["fetch_dataset"] == 19  # siqa added
+
+
 def test_lint_is_clean():
     for args in ([], ["--configfile", "config/tiny.yaml"]):
         proc = snakemake(ROOT, "--lint", *args, check=False)
@@ -182,6 +191,10 @@ def test_tables_statistics_and_report_of_the_tiny_run(tiny_run, tmp_path):
     conf = pd.read_csv(tables / "confidence.csv")
     assert ((conf["ci_low"] <= conf["score"] + 1e-9) & (conf["score"] <= conf["ci_high"] + 1e-9)).all()
     assert "No published numbers" in (tables / "published.md").read_text()
+    category = pd.read_csv(tables / "task_category.csv")
+    assert set(category["category"]) == {"syntactic", "extractive_qa"}
+    assert set(category["column"]) == {"syn_pos", "syn_topic", "syn_tatoeba", "all syntactic", "all semantic"}
+    assert (work / "results/tiny/figures/task_category.png").read_bytes()[:4] == b"\x89PNG"
     snakemake(work, "--cores", "1", "--configfile", "test.yaml", "--report", str(tmp_path / "report.html"))
     html = (tmp_path / "report.html").read_text()
     assert "percentile bootstrap" in html and "Gain over no intermediate training" in html
@@ -215,7 +228,7 @@ def _rerun_counts(work, edit):
 
 
 REPORT = {"collect_scores": 1, "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "language_tables": 1, "statistics": 1,
-          "published_comparison": 1, "all": 1}  # fmt: skip
+          "published_comparison": 1, "task_category": 1, "all": 1}  # fmt: skip
 
 
 @pytest.mark.slow
