@@ -166,6 +166,15 @@ def test_main_table_mean_sd_difference_bold_and_seed_free_baseline(tmp_path):
     assert csv.loc[csv.pipeline == "mnli", "pos_sd"].item() == pytest.approx(0.070711, abs=1e-6)
 
 
+def test_main_table_of_a_single_seed_has_no_spread(tmp_path):
+    long = _long([("m", "none", "pos", 0, "de", "f1", 0.5, True), ("m", "mnli", "pos", 0, "de", "f1", 0.6, True)])
+    write_tables(long, str(tmp_path / "one"))
+    md = (tmp_path / "one.md").read_text()
+    assert "**60.0 (+10.0)**" in md and "±" not in md.split("\n\n")[0]
+    csv = pd.read_csv(tmp_path / "one.csv")
+    assert csv["pos_sd"].isna().all() and csv.loc[csv.pipeline == "mnli", "pos_diff"].item() == pytest.approx(0.1)
+
+
 def test_xtreme_column_when_all_nine_targets_are_there():
     rows = []
     values = {"xnli": 0.8, "pawsx": 0.9, "udpos": 0.7, "panx": 0.6, "bucc": 0.5, "tatoeba": 0.4}

@@ -137,7 +137,7 @@ def _figure(gains, table, path, *, scale, width, dpi, cmap, font_scale, seeds):
         ax_p.axvline(0.0, color="0.3", lw=0.8)
         ax_p.set_xlabel(f"gain per task (x{scale:g})")
         ax_p.set_ylabel("")
-        ax_p.set_title("tasks (●) and category means (◆)", fontsize="small")
+        ax_p.set_title("task ● · category mean ◆", fontsize="small")
         ax_p.legend(title="targets", fontsize="x-small", title_fontsize="x-small", loc="lower left", bbox_to_anchor=(0.0, 1.08), ncol=2,
                     frameon=False)  # fmt: skip
     fig.tight_layout()

@@ -200,7 +200,7 @@ def write_tables(long: pd.DataFrame, prefix: str, *, digits: int = 1, scale: flo
     difference from ``none`` in brackets, the best mean of each column in bold)."""
     stats, name = main_table(long)
     wide_num = stats.pivot_table(index=["model", "pipeline"], columns="column", values=["mean", "sd", "n_seeds", "delta"],
-                                 aggfunc="first", sort=False)  # fmt: skip
+                                 aggfunc="first", sort=False, dropna=False)  # fmt: skip (one seed: sd is all NaN)
     csv = pd.DataFrame(index=wide_num.index)
     for col in dict.fromkeys(stats["column"]):
         csv[col] = wide_num[("mean", col)]
