@@ -322,7 +322,7 @@ def test_profile_dry_run_of_the_paper_grid_without_slurm(tmp_path):
     assert counts == {"fetch_model": 1, "fetch_dataset": 18, "fetch_corpus": 14, "fetch_translation": 14, "train_intermediate": 36,
                       "train_target": 234, "evaluate_target": 234, "evaluate_retrieval": 37, "collect_scores": 1,
                       "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "language_tables": 1, "statistics": 1,
-                      "published_comparison": 1, "all": 1}  # fmt: skip
+                      "published_comparison": 1, "language_figures": 1, "all": 1}  # fmt: skip
     plan = Plan(Experiment(load_yaml(ROOT / "config.yaml")))
     for rule, wildcards, res in jobs:
         if rule in GPU_RULES:

@@ -15,6 +15,7 @@ from xstilts.report import (
     LONG_COLUMNS,
     main_table,
     published_table,
+    write_language_figure,
     write_language_tables,
     write_statistics,
     write_tables,
@@ -225,3 +226,13 @@ def test_statistics_job_writes_tables_from_prediction_files(tmp_path):
     assert "weak: 2 seed(s)" in md and "no stars" in md and "Wilcoxon" in md
     conf = pd.read_csv(tmp_path / "tables/confidence.csv")
     assert set(conf.language) == {"de", "mean"} and (conf.ci_low <= conf.score).all() and (conf.score <= conf.ci_high).all()
+
+
+def test_language_figure_pairs_seeds_and_a_seed_free_baseline(tmp_path):
+    long = _long([
+        ("m", "none", "tatoeba", None, "de", "accuracy", 0.30, True), ("m", "none", "tatoeba", None, "sw", "accuracy", 0.10, True),
+        ("m", "mnli", "tatoeba", 0, "de", "accuracy", 0.40, True), ("m", "mnli", "tatoeba", 1, "de", "accuracy", 0.50, True),
+        ("m", "mnli", "tatoeba", 0, "sw", "accuracy", 0.10, True), ("m", "mnli", "tatoeba", 1, "sw", "accuracy", 0.12, True),
+    ])  # fmt: skip
+    write_language_figure(long, "tatoeba", str(tmp_path / "f.png"), width=4)
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"

@@ -26,6 +26,7 @@ PAPER_JOBS = {
     "language_tables": 1,
     "statistics": 1,
     "published_comparison": 1,
+    "language_figures": 1,
     "all": 1,
 }
 
@@ -195,6 +196,8 @@ def test_tables_statistics_and_report_of_the_tiny_run(tiny_run, tmp_path):
     assert set(category["category"]) == {"syntactic", "extractive_qa"}
     assert set(category["column"]) == {"syn_pos", "syn_topic", "syn_tatoeba", "all syntactic", "all semantic"}
     assert (work / "results/tiny/figures/task_category.png").read_bytes()[:4] == b"\x89PNG"
+    for target in ("syn_pos", "syn_topic", "syn_tatoeba"):
+        assert (work / f"results/tiny/figures/per_language/{target}.png").read_bytes()[:4] == b"\x89PNG"
     snakemake(work, "--cores", "1", "--configfile", "test.yaml", "--report", str(tmp_path / "report.html"))
     html = (tmp_path / "report.html").read_text()
     assert "percentile bootstrap" in html and "Gain over no intermediate training" in html
@@ -228,7 +231,7 @@ def _rerun_counts(work, edit):
 
 
 REPORT = {"collect_scores": 1, "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "language_tables": 1, "statistics": 1,
-          "published_comparison": 1, "task_category": 1, "all": 1}  # fmt: skip
+          "published_comparison": 1, "task_category": 1, "language_figures": 1, "all": 1}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -272,4 +275,4 @@ def test_save_interval_and_temporary_checkpoints_rerun_nothing(tiny_run):
 def test_plotting_option_reruns_only_the_figure(tiny_run):
     work, _ = tiny_run
     counts = _rerun_counts(work, lambda c: c["report"]["figure"].update(width=7.0))
-    assert counts == {"transfer_matrix_figure": 1, "all": 1}
+    assert counts == {"transfer_matrix_figure": 1, "language_figures": 1, "all": 1}

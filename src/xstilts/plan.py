@@ -34,6 +34,7 @@ RULE_FAMILIES = {
     "statistics": CPU_FAMILY,
     "published_comparison": CPU_FAMILY,
     "task_category": CPU_FAMILY,
+    "language_figures": CPU_FAMILY,
 }
 # Every job of a GPU family takes one slot of the job (or group of jobs) SLURM runs it in.  The slurm
 # profile gives each submission one slot (`resources: group_slot=1`, scope local), so that Snakemake

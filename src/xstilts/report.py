@@ -344,6 +344,54 @@ def write_published(long: pd.DataFrame, model_ids: dict[str, str], prefix: str) 
         f.write(body + f"\n\n{caption}\n")
 
 
+def write_language_figure(long: pd.DataFrame, target: str, path: str, *, width=6.0, height=None, dpi=200, cmap="RdBu",
+                          font_scale=0.9, scale: float = 100.0) -> None:  # fmt: skip
+    """Per-language gain over ``none`` of every pipeline on one target: grouped bars (languages on x),
+    error bars = standard deviation over seeds of the per-seed difference (seed s against seed s of
+    ``none``; a seed-free ``none`` against every seed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    main = long[long["main"].astype(bool) & (long["target"] == target)]
+    rows = []
+    for (model, pipeline), g in main.groupby(["model", "pipeline"], sort=False):
+        if pipeline == BASELINE:
+            continue
+        base = main[(main["model"] == model) & (main["pipeline"] == BASELINE)]
+        if base.empty:
+            continue
+        on = ["language"] if base["seed"].isna().all() else ["seed", "language"]
+        paired = g.merge(base[[*on, "value"]], on=on, suffixes=("", "_base"))
+        for r in paired.itertuples():
+            rows.append({"model": model, "pipeline": pipeline, "language": r.language, "gain": (r.value - r.value_base) * scale})
+    data = pd.DataFrame(rows, columns=["model", "pipeline", "language", "gain"])
+    models = list(dict.fromkeys(data["model"])) or ["(none)"]
+    seeds = main["seed"].dropna().nunique()
+    sns.set_theme(style="whitegrid", font_scale=font_scale)
+    n_lang = max(1, data["language"].nunique())
+    fig, axes = plt.subplots(len(models), 1, figsize=(max(width, 0.45 * n_lang + 2), height or 2.8 * len(models)), squeeze=False)
+    for ax, model in zip(axes[:, 0], models):
+        d = data[data["model"] == model]
+        if d.empty:
+            ax.set_axis_off()
+            ax.set_title(f"{model}: no pipeline to compare with {BASELINE}", fontsize="medium")
+            continue
+        sns.barplot(data=d, x="language", y="gain", hue="pipeline", ax=ax, errorbar="sd", capsize=0.1, err_kws={"linewidth": 0.8},
+                    palette="colorblind")  # fmt: skip
+        ax.axhline(0.0, color="0.3", lw=0.8)
+        ax.set_ylabel(f"Δ vs {BASELINE} (x{scale:g})")
+        ax.set_xlabel("language")
+        ax.set_title(f"{model} on {target}: gain per language ({seeds} seed{'s' if seeds != 1 else ''}; whiskers: sd)", fontsize="medium")
+        ax.legend(title="pipeline", fontsize="x-small", title_fontsize="x-small", ncol=min(4, d["pipeline"].nunique()), loc="best")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+
+
 def write_figure(long: pd.DataFrame, path: str, *, width=6.0, height=None, dpi=200, cmap="RdBu", font_scale=0.9,
                  scale: float = 100.0) -> None:  # fmt: skip
     """Annotated heatmap of the differences from ``none`` (one panel per model), centred on zero."""
@@ -409,6 +457,11 @@ def main(argv=None) -> int:
     tc.add_argument("--scores", required=True)
     tc.add_argument("--prefix", required=True)
     tc.add_argument("--figure", required=True)
+    lf = sub.add_parser("language-figures", help="scores_long.csv -> per-language gain bar charts, one per target")
+    lf.add_argument("--params", required=True)
+    lf.add_argument("--scores", required=True)
+    lf.add_argument("--out-dir", required=True)
+    lf.add_argument("targets", nargs="+")
     fg = sub.add_parser("figure", help="scores_long.csv -> transfer_matrix.png")
     fg.add_argument("--params", required=True)
     fg.add_argument("--scores", required=True)
@@ -424,6 +477,11 @@ def main(argv=None) -> int:
     elif args.command == "languages":
         params = json.loads(args.params)
         write_language_tables(pd.read_csv(args.scores), args.out_dir, args.targets, digits=params["digits"], scale=params["scale"])
+    elif args.command == "language-figures":
+        params = json.loads(args.params)
+        long = pd.read_csv(args.scores)
+        for target in args.targets:
+            write_language_figure(long, target, f"{args.out_dir}/{target}.png", **params)
     elif args.command == "task-category":
         from .analysis import write_task_category
 

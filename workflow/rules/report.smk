@@ -14,6 +14,7 @@ REPORT_OUTPUTS = [
     f"{TABLES}/confidence.csv",
     f"{TABLES}/significance.md",
     f"{TABLES}/published.md",
+    *expand(f"{OUT}/figures/per_language/{{target}}.png", target=TARGETS),
 ]
 if "task_category" in EXP.analyses:
     REPORT_OUTPUTS += [f"{TABLES}/task_category.md", f"{OUT}/figures/task_category.png"]
@@ -159,3 +160,24 @@ rule task_category:
     shell:
         "python -m xstilts.report task-category --params {params.spec:q} --scores {input:q} --prefix {params.prefix:q} "
         "--figure {output.figure:q} > {log:q} 2>&1"
+
+
+rule language_figures:
+    input:
+        f"{TABLES}/scores_long.csv",
+    output:
+        report(expand(f"{OUT}/figures/per_language/{{target}}.png", target=TARGETS),
+               caption="../report/language_figures.rst", category="Per-language tables"),
+    params:
+        spec=canonical_json(EXP.figure),
+        targets=TARGETS,
+        out_dir=lambda wc, output: os.path.dirname(output[0]),
+    resources:
+        **rule_resources("language_figures"),
+    log:
+        f"{OUT}/logs/report/language_figures.log",
+    conda:
+        ENV_REPORT
+    shell:
+        "python -m xstilts.report language-figures --params {params.spec:q} --scores {input:q} "
+        "--out-dir {params.out_dir:q} {params.targets:q} > {log:q} 2>&1"
