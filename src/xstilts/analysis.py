@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .report import BASELINE, _fmt, _latex
+from .report import BASELINE, _fmt, write_captioned
+from .stats import pair_with_baseline
 from .utils import atomic_path
 
 TARGET_GROUPS = ("syntactic", "semantic")
@@ -36,11 +37,8 @@ def task_gains(long: pd.DataFrame, pipeline_category: dict[str, str], target_gro
         base = cells[(cells["model"] == model) & (cells["pipeline"] == BASELINE) & (cells["target"] == target)]
         if base.empty:
             continue
-        if base["seed"].isna().all():
-            diffs = g["value"].to_numpy() - float(base["value"].iloc[0])
-        else:
-            paired = g.merge(base, on="seed", suffixes=("", "_base"))
-            diffs = (paired["value"] - paired["value_base"]).to_numpy()
+        paired = pair_with_baseline(g, base, [])
+        diffs = (paired["value"] - paired["baseline"]).to_numpy()
         if diffs.size == 0:
             continue
         rows.append({"model": model, "pipeline": pipeline, "category": pipeline_category[pipeline], "target": target,
@@ -94,10 +92,7 @@ def write_task_category(long: pd.DataFrame, pipeline_category: dict[str, str], t
                f"tasks, (n) how many tasks. Syntactic targets: {', '.join(groups['syntactic']) or 'none'}; semantic: "
                f"{', '.join(groups['semantic']) or 'none'}; the `all` columns average a task's gains over the group's "
                f"targets first. Per-task points and their seed spread: {prefix.rsplit('/', 1)[-1]}_points.csv.")  # fmt: skip
-    with atomic_path(f"{prefix}.md") as tmp, open(tmp, "w") as f:
-        f.write(wide.to_markdown(index=False, disable_numparse=True) + f"\n\n{caption}\n")
-    with atomic_path(f"{prefix}.tex") as tmp, open(tmp, "w") as f:
-        f.write(_latex(wide, caption))
+    write_captioned(prefix, wide, wide, caption)
     _figure(gains, table, figure, scale=scale, width=width, dpi=dpi, cmap=cmap, font_scale=font_scale, seeds=seeds)
 
 

@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from .stats import pair_with_baseline
 from .utils import atomic_path, read_json
 
 LONG_COLUMNS = ["model", "pipeline", "target", "train_task", "seed", "language", "metric", "value", "main", "split", "n"]
@@ -135,15 +136,23 @@ def main_table(long: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     main = per_seed[per_seed["main"].astype(bool)][["model", "pipeline", "target", "seed", "value"]]
     both = pd.concat([main, _overall_per_seed(per_seed, targets, name)], ignore_index=True)
     stats = both.groupby(["model", "pipeline", "target"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
-    stats = stats.rename(columns={"std": "sd", "count": "n_seeds", "target": "column"})
+    stats = stats.rename(columns={"target": "column"})
+    return _seed_stats(stats, long, [*targets, name]), name
+
+
+def _seed_stats(stats: pd.DataFrame, long: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Finish a table of (model, pipeline, column, mean, std, count) over seeds: ``sd`` (none below two
+    seeds), ``n_seeds``, the difference of the means from the model's ``none`` row, and rows in model,
+    pipeline (``none`` first) and ``columns`` order."""
+    stats = stats.rename(columns={"std": "sd", "count": "n_seeds"})
     stats.loc[stats["n_seeds"] < 2, "sd"] = np.nan
     base = stats[stats["pipeline"] == BASELINE].set_index(["model", "column"])["mean"]
     stats["delta"] = [m - base.get((mo, c), np.nan) for mo, c, m in zip(stats["model"], stats["column"], stats["mean"])]
     order = {(m, p): k for k, (m, p) in enumerate(
         (m, p) for m in sorted(long["model"].unique()) for p in _pipeline_order(long[long["model"] == m]["pipeline"]))}  # fmt: skip
-    cols = {c: k for k, c in enumerate([*targets, name])}
+    cols = {c: k for k, c in enumerate(columns)}
     stats["_o"] = [order[(m, p)] * 1000 + cols[c] for m, p, c in zip(stats["model"], stats["pipeline"], stats["column"])]
-    return stats.sort_values("_o").drop(columns="_o").reset_index(drop=True), name
+    return stats.sort_values("_o").drop(columns="_o").reset_index(drop=True)
 
 
 def _cell_text(mean, sd, delta, *, baseline: bool, digits: int, scale: float) -> str:
@@ -195,6 +204,15 @@ def _latex(wide: pd.DataFrame, caption: str) -> str:
     return "\n".join(lines)
 
 
+def write_captioned(prefix: str, md: pd.DataFrame, tex: pd.DataFrame | str, caption: str) -> None:
+    """``{prefix}.md`` (the table, then its caption; cells printed as given, so "+0.1" keeps its sign)
+    and ``{prefix}.tex`` (booktabs, or the LaTeX text given), each written atomically."""
+    with atomic_path(f"{prefix}.md") as tmp, open(tmp, "w") as f:
+        f.write(md.to_markdown(index=False, disable_numparse=True) + f"\n\n{caption}\n")
+    with atomic_path(f"{prefix}.tex") as tmp, open(tmp, "w") as f:
+        f.write(tex if isinstance(tex, str) else _latex(tex, caption))
+
+
 def write_tables(long: pd.DataFrame, prefix: str, *, digits: int = 1, scale: float = 100.0, n_seeds: int | None = None) -> None:
     """The main table: ``{prefix}.csv`` (numbers), ``.md`` and ``.tex`` (mean ± sd over seeds, the
     difference from ``none`` in brackets, the best mean of each column in bold)."""
@@ -216,12 +234,13 @@ def write_tables(long: pd.DataFrame, prefix: str, *, digits: int = 1, scale: flo
                f"target's main metric, x{scale:g}; in brackets the difference of the means from the `{BASELINE}` pipeline "
                f"(no intermediate training); best mean per column in bold; `{name}`: {overall}.  A seed-free cell "
                f"(retrieval from the base model) has no ±.")  # fmt: skip
-    md = _wide(stats, digits=digits, scale=scale, bold=("**", "**"))
-    with atomic_path(f"{prefix}.md") as tmp, open(tmp, "w") as f:
-        f.write(md.to_markdown(index=False) + f"\n\n{caption}\n")
-    tex = _wide(stats, digits=digits, scale=scale, bold=("\\textbf{", "}"))
-    with atomic_path(f"{prefix}.tex") as tmp, open(tmp, "w") as f:
-        f.write(_latex(tex, caption))
+    write_captioned(prefix, *_bold_md_tex(stats, digits, scale), caption)
+
+
+def _bold_md_tex(stats: pd.DataFrame, digits: int, scale: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The text table twice: best cells in Markdown bold and in LaTeX bold."""
+    return (_wide(stats, digits=digits, scale=scale, bold=("**", "**")),
+            _wide(stats, digits=digits, scale=scale, bold=("\\textbf{", "}")))  # fmt: skip
 
 
 def language_table(long: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -230,15 +249,8 @@ def language_table(long: pd.DataFrame, target: str) -> pd.DataFrame:
     per_lang = main.groupby(["model", "pipeline", "language"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
     per_seed = main.groupby(["model", "pipeline", "seed"], dropna=False, sort=False)["value"].mean().reset_index()
     overall = per_seed.groupby(["model", "pipeline"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index().assign(language="mean")
-    stats = pd.concat([per_lang, overall], ignore_index=True).rename(columns={"std": "sd", "count": "n_seeds", "language": "column"})
-    stats.loc[stats["n_seeds"] < 2, "sd"] = np.nan
-    base = stats[stats["pipeline"] == BASELINE].set_index(["model", "column"])["mean"]
-    stats["delta"] = [m - base.get((mo, c), np.nan) for mo, c, m in zip(stats["model"], stats["column"], stats["mean"])]
-    order = {(m, p): k for k, (m, p) in enumerate(
-        (m, p) for m in sorted(main["model"].unique()) for p in _pipeline_order(main[main["model"] == m]["pipeline"]))}  # fmt: skip
-    langs = {c: k for k, c in enumerate([*dict.fromkeys(main["language"]), "mean"])}
-    stats["_o"] = [order[(m, p)] * 1000 + langs[c] for m, p, c in zip(stats["model"], stats["pipeline"], stats["column"])]
-    return stats.sort_values("_o").drop(columns="_o").reset_index(drop=True)
+    stats = pd.concat([per_lang, overall], ignore_index=True).rename(columns={"language": "column"})
+    return _seed_stats(stats, main, [*dict.fromkeys(main["language"]), "mean"])
 
 
 def write_language_tables(long: pd.DataFrame, out_dir: str, targets: list[str], *, digits: int = 1, scale: float = 100.0) -> None:
@@ -254,10 +266,7 @@ def write_language_tables(long: pd.DataFrame, out_dir: str, targets: list[str], 
         metric = long[long["main"] & (long["target"] == target)]["metric"].iloc[0]
         caption = (f"{target}: {metric} per language, mean ± standard deviation over {seeds} seed(s), x{scale:g}; in "
                    f"brackets the difference from `{BASELINE}`; best per language in bold.")  # fmt: skip
-        with atomic_path(f"{prefix}.md") as tmp, open(tmp, "w") as f:
-            f.write(_wide(stats, digits=digits, scale=scale, bold=("**", "**")).to_markdown(index=False) + f"\n\n{caption}\n")
-        with atomic_path(f"{prefix}.tex") as tmp, open(tmp, "w") as f:
-            f.write(_latex(_wide(stats, digits=digits, scale=scale, bold=("\\textbf{", "}")), caption))
+        write_captioned(prefix, *_bold_md_tex(stats, digits, scale), caption)
 
 
 def write_statistics(long: pd.DataFrame, prediction_files: list[str], prefix_dir: str, *, n_resamples: int = 1000,
@@ -292,13 +301,11 @@ def write_statistics(long: pd.DataFrame, prediction_files: list[str], prefix_dir
                f"signed-rank and paired t-test over the pairs (scipy); pairs that share a seed are not independent, so "
                f"the p-values overstate the evidence. {seeds} seed(s): with fewer than {MIN_SEEDS} the evidence is called "
                f"weak whatever the p-values; no stars are printed.")  # fmt: skip
-    with atomic_path(f"{prefix_dir}/significance.md") as tmp, open(tmp, "w") as f:
-        f.write(text.to_markdown(index=False, disable_numparse=True) + f"\n\n{caption}\n")
-    with atomic_path(f"{prefix_dir}/significance.tex") as tmp, open(tmp, "w") as f:
-        tex = text.rename(columns={"Δ": "$\\Delta$", f"{pct} interval of Δ": f"{pct} interval"}).copy()
-        tex = tex.map(lambda v: str(v).replace("–", "--").replace("%", "\\%")) if not tex.empty else tex
-        tex.columns = [c.replace("%", "\\%") for c in tex.columns]
-        f.write(_latex(tex, caption).replace("{ll", "{lll", 1) if not tex.empty else "% " + caption + "\n")
+    tex = text.rename(columns={"Δ": "$\\Delta$", f"{pct} interval of Δ": f"{pct} interval"}).copy()
+    tex = tex.map(lambda v: str(v).replace("–", "--").replace("%", "\\%")) if not tex.empty else tex
+    tex.columns = [c.replace("%", "\\%") for c in tex.columns]
+    write_captioned(f"{prefix_dir}/significance", text,
+                    _latex(tex, caption).replace("{ll", "{lll", 1) if not tex.empty else "% " + caption + "\n", caption)  # fmt: skip
 
 
 def published_table(long: pd.DataFrame, model_ids: dict[str, str]) -> pd.DataFrame:
@@ -363,10 +370,8 @@ def write_language_figure(long: pd.DataFrame, target: str, path: str, *, width=6
         base = main[(main["model"] == model) & (main["pipeline"] == BASELINE)]
         if base.empty:
             continue
-        on = ["language"] if base["seed"].isna().all() else ["seed", "language"]
-        paired = g.merge(base[[*on, "value"]], on=on, suffixes=("", "_base"))
-        for r in paired.itertuples():
-            rows.append({"model": model, "pipeline": pipeline, "language": r.language, "gain": (r.value - r.value_base) * scale})
+        for r in pair_with_baseline(g, base, ["language"]).itertuples():
+            rows.append({"model": model, "pipeline": pipeline, "language": r.language, "gain": (r.value - r.baseline) * scale})
     data = pd.DataFrame(rows, columns=["model", "pipeline", "language", "gain"])
     models = list(dict.fromkeys(data["model"])) or ["(none)"]
     seeds = main["seed"].dropna().nunique()
@@ -434,38 +439,21 @@ def main(argv=None) -> int:
     c = sub.add_parser("collect", help="metrics JSON files -> scores_long.csv")
     c.add_argument("--out", required=True)
     c.add_argument("metrics", nargs="+")
-    t = sub.add_parser("table", help="scores_long.csv -> transfer_matrix.{csv,md,tex}")
-    t.add_argument("--params", required=True)
-    t.add_argument("--scores", required=True)
-    t.add_argument("--prefix", required=True)
-    lt = sub.add_parser("languages", help="scores_long.csv -> per-language tables, one per target")
-    lt.add_argument("--params", required=True)
-    lt.add_argument("--scores", required=True)
-    lt.add_argument("--out-dir", required=True)
-    lt.add_argument("targets", nargs="+")
-    sg = sub.add_parser("stats", help="scores_long.csv + predictions -> confidence.csv, significance.{csv,md,tex}")
-    sg.add_argument("--params", required=True)
-    sg.add_argument("--scores", required=True)
-    sg.add_argument("--out-dir", required=True)
-    sg.add_argument("predictions", nargs="+")
-    pb = sub.add_parser("published", help="scores_long.csv -> our scores beside published ones")
-    pb.add_argument("--params", required=True, help="JSON: model name -> Hub id")
-    pb.add_argument("--scores", required=True)
-    pb.add_argument("--prefix", required=True)
-    tc = sub.add_parser("task-category", help="scores_long.csv -> gains by intermediate-task category (xstilts.analysis)")
-    tc.add_argument("--params", required=True)
-    tc.add_argument("--scores", required=True)
-    tc.add_argument("--prefix", required=True)
-    tc.add_argument("--figure", required=True)
-    lf = sub.add_parser("language-figures", help="scores_long.csv -> per-language gain bar charts, one per target")
-    lf.add_argument("--params", required=True)
-    lf.add_argument("--scores", required=True)
-    lf.add_argument("--out-dir", required=True)
-    lf.add_argument("targets", nargs="+")
-    fg = sub.add_parser("figure", help="scores_long.csv -> transfer_matrix.png")
-    fg.add_argument("--params", required=True)
-    fg.add_argument("--scores", required=True)
-    fg.add_argument("--out", required=True)
+
+    def command(name, help, *paths, many=None):  # every other command: --params, --scores, output paths
+        cmd = sub.add_parser(name, help=help)
+        for arg in ("--params", "--scores", *paths):
+            cmd.add_argument(arg, required=True)
+        if many:
+            cmd.add_argument(many, nargs="+")
+
+    command("table", "scores_long.csv -> transfer_matrix.{csv,md,tex}", "--prefix")
+    command("languages", "scores_long.csv -> per-language tables, one per target", "--out-dir", many="targets")
+    command("stats", "scores_long.csv + predictions -> confidence.csv, significance.{csv,md,tex}", "--out-dir", many="predictions")
+    command("published", "scores_long.csv -> our scores beside published ones (params: model name -> Hub id)", "--prefix")
+    command("task-category", "scores_long.csv -> gains by intermediate-task category (xstilts.analysis)", "--prefix", "--figure")
+    command("language-figures", "scores_long.csv -> per-language gain bar charts, one per target", "--out-dir", many="targets")
+    command("figure", "scores_long.csv -> transfer_matrix.png", "--out")
     args = p.parse_args(argv)
     if args.command == "collect":
         df = collect(args.metrics)

@@ -233,17 +233,20 @@ def confidence_table(long: pd.DataFrame, ex: Examples, *, n_resamples: int = N_R
 # ----------------------------------------------------------------------------- paired tests
 
 
+def pair_with_baseline(rows: pd.DataFrame, baseline: pd.DataFrame, on: list[str]) -> pd.DataFrame:
+    """A pipeline's rows beside the baseline's ``value`` (column ``baseline``), matched on ``on`` and the
+    seed -- seed s against seed s, the same target-training seed -- or, when the baseline is seed-free
+    (retrieval straight from the base model), on ``on`` alone, so it pairs with every seed."""
+    keys = list(on) if baseline["seed"].isna().all() else ["seed", *on]
+    base = baseline[[*keys, "value"]].rename(columns={"value": "baseline"})
+    return rows.merge(base, on=keys) if keys else rows.merge(base, how="cross")
+
+
 def paired_values(long: pd.DataFrame, model: str, pipeline: str, target: str) -> pd.DataFrame:
-    """Scores of a pipeline and the baseline paired by (seed, language); a seed-free baseline pairs
-    with every seed."""
+    """Scores of a pipeline and the baseline paired by (seed, language) (``pair_with_baseline``)."""
     main = long[long["main"] & (long["model"] == model) & (long["target"] == target)]
     mine = main[main["pipeline"] == pipeline][["seed", "language", "value"]]
-    base = main[main["pipeline"] == BASELINE][["seed", "language", "value"]].rename(columns={"value": "baseline"})
-    if base["seed"].isna().all():
-        pairs = mine.merge(base.drop(columns="seed"), on="language")
-    else:
-        pairs = mine.merge(base, on=["seed", "language"])
-    return pairs
+    return pair_with_baseline(mine, main[main["pipeline"] == BASELINE], ["language"])
 
 
 def significance_table(long: pd.DataFrame, ex: Examples | None = None, *, n_resamples: int = N_RESAMPLES,

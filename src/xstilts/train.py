@@ -214,9 +214,10 @@ def train(model, data: list[TaskData], hp: dict, *, seed: int, pad_id: int, prog
             for t, idx in plan[run.batch :]:
                 run.batch += 1
                 d = data[t]
-                batch = collate([d.train[i] for i in idx], d.task.format, pad_id)
+                feats = [d.train[i] for i in idx]
+                batch = collate(feats, d.task.format, pad_id)
                 if d.masking:  # fresh masks per epoch and batch, the same in a rerun or a resumed run
-                    batch = mask_tokens(batch, [d.train[i] for i in idx], seed=(seed, run.epoch, rank, run.batch), **d.masking)
+                    batch = mask_tokens(batch, feats, seed=(seed, run.epoch, rank, run.batch), **d.masking)
                 run.tokens += int(batch["attention_mask"].sum())
                 batch = {k: v.to(acc.device) for k, v in batch.items()}
                 # several processes: their gradients are averaged once per step, in its last backward pass
