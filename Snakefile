@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from xstilts.config import Experiment, canonical_json, load_yaml
 from xstilts.errors import XstiltsError
-from xstilts.plan import Plan
+from xstilts.plan import RQ_ANALYSES, Plan
 
 if not config:
     config.update(load_yaml(os.path.join(workflow.basedir, "config.yaml")))

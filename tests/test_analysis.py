@@ -5,9 +5,21 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ROOT
-from xstilts.analysis import category_table, task_gains, write_task_category
+
+from xstilts.analysis import (
+    category_table,
+    low_resource_tables,
+    mixed_language_table,
+    order_table,
+    scale_table,
+    task_gains,
+    write_low_resource,
+    write_mixed_language,
+    write_order,
+    write_scale,
+    write_task_category,
+)
 from xstilts.config import Experiment, load_yaml, merge_configs, resolve_extends
 from xstilts.errors import ConfigError
 from xstilts.plan import Plan, intermediate_category
@@ -104,3 +116,230 @@ def test_unknown_names_in_analysis_overrides_are_refused():
     cfg["report"]["task_category"] = {"categories": {"nosuch": "nli"}}
     with pytest.raises(ConfigError, match="report.task_category.categories.nosuch' names no pipeline"):
         Experiment(cfg)
+
+
+# ----------------------------------------------------------------------------- low-resource, scale, order, mixed-language
+
+
+def _seeded(model, pipeline, target, per_seed: dict, metric="accuracy"):
+    """Rows from {seed: {language: value}} (seed None: a seed-free row)."""
+    return [(model, pipeline, target, seed, lang, metric, v, True) for seed, langs in per_seed.items() for lang, v in langs.items()]
+
+
+CLASSES = {"de": 4, "sw": 2, "yo": 1}  # English absent: class 5
+
+
+def _low_resource_long():
+    rows = [
+        *_seeded("m", "none_multilingual", "xnli", {0: {"en": 0.80, "de": 0.70, "sw": 0.50, "yo": 0.40},
+                                                    1: {"en": 0.82, "de": 0.72, "sw": 0.52, "yo": 0.42}}),
+        *_seeded("m", "mnli", "xnli", {0: {"en": 0.84, "de": 0.73, "sw": 0.56, "yo": 0.42},
+                                       1: {"en": 0.84, "de": 0.75, "sw": 0.60, "yo": 0.46}}),
+        *_seeded("m", "none_multilingual", "tatoeba", {None: {"de": 0.60, "sw": 0.30}}),  # retrieval: seed-free baseline
+        *_seeded("m", "mnli", "tatoeba", {0: {"de": 0.62, "sw": 0.40}, 1: {"de": 0.64, "sw": 0.36}}),
+        ("m", "mnli", "xnli", 0, "en", "loss", 9.0, False),  # not the main metric: ignored
+    ]  # fmt: skip
+    return _long(rows)
+
+
+def test_low_resource_scores_by_class_gap_worst_language_and_paired_gains(tmp_path):
+    table, languages = low_resource_tables(_low_resource_long(), CLASSES, "none_multilingual", None)
+    t = table.set_index(["target", "pipeline"])
+    assert [c for c in table.columns if c.startswith("class")] == ["class 1", "class 2", "class 4", "class 5"]
+    mnli, base = t.loc[("xnli", "mnli")], t.loc[("xnli", "none_multilingual")]
+    assert (mnli["class 1"], mnli["class 2"], mnli["class 4"], mnli["class 5"]) == pytest.approx((0.44, 0.58, 0.74, 0.84))
+    assert base["class 1"] == pytest.approx(0.41) and np.isnan(base["gain class 1"])
+    # gains paired by seed: yo 0.02 and 0.04, sw 0.06 and 0.08, de 0.03 and 0.03
+    assert mnli["gain class 1"] == pytest.approx(0.03) and mnli["gain class 1 sd"] == pytest.approx(0.02**0.5 / 10)
+    assert mnli["gain class 2"] == pytest.approx(0.07) and mnli["gain class 4 sd"] == pytest.approx(0.0)
+    assert mnli["English"] == pytest.approx(0.84)
+    # gap per seed: 0.84 - (0.73 + 0.56 + 0.42) / 3 = 0.27 and 0.84 - (0.75 + 0.60 + 0.46) / 3
+    assert mnli["gap"] == pytest.approx((0.27 + 0.84 - 1.81 / 3) / 2) and base["gap"] == pytest.approx(0.80 - 1.60 / 3)
+    assert (mnli["worst language"], mnli["worst"]) == ("yo", pytest.approx(0.44))
+    # mean over the 4 languages: 0.6375 and 0.6625 per seed
+    assert mnli["mean"] == pytest.approx(0.65) and mnli["seed sd"] == pytest.approx(0.025 / 2**0.5)
+    # seed-free baseline against both seeds; no English: no gap, no class 5
+    tat, tat_base = t.loc[("tatoeba", "mnli")], t.loc[("tatoeba", "none_multilingual")]
+    assert tat["gain class 2"] == pytest.approx(0.08) and tat["gain class 2 sd"] == pytest.approx(0.04 / 2**0.5)
+    assert np.isnan(tat["gap"]) and np.isnan(tat["class 5"]) and np.isnan(tat["English"]) and tat["worst language"] == "sw"
+    assert tat_base["n_seeds"] == 1 and np.isnan(tat_base["seed sd"])
+    lang = languages.set_index(["target", "pipeline", "language"])
+    assert lang.loc[("xnli", "mnli", "sw"), "gain"] == pytest.approx(0.07) and lang.loc[("xnli", "mnli", "sw"), "class"] == 2
+    assert list(languages[(languages["target"] == "xnli") & (languages["pipeline"] == "mnli")]["language"]) == ["yo", "sw", "de", "en"]
+
+    write_low_resource(_low_resource_long(), CLASSES, str(tmp_path / "lr"), str(tmp_path / "lr.png"), baseline="none_multilingual")
+    md = (tmp_path / "lr.md").read_text()
+    assert "44.0 (+3.0 ± 1.4)" in md and "44.0 (yo)" in md and "2 seeds (fewer than 3: the evidence is weak)" in md
+    assert "$+$3.0 $\\pm$ 1.4" in (tmp_path / "lr.tex").read_text() and "none\\_multilingual" in (tmp_path / "lr.tex").read_text()
+    assert (tmp_path / "lr.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(pd.read_csv(tmp_path / "lr_languages.csv")) == 12
+    assert pd.read_csv(tmp_path / "lr.csv").set_index(["target", "pipeline"]).loc[("xnli", "mnli"), "gain class 2"] == pytest.approx(0.07)
+
+
+def test_low_resource_errors_name_what_is_missing():
+    long = _low_resource_long()
+    with pytest.raises(ValueError, match="language 'yo' has no resource class"):
+        low_resource_tables(long, {"de": 4, "sw": 2}, "none_multilingual", None)
+    with pytest.raises(ValueError, match="baseline pipeline 'nosuch'"):
+        low_resource_tables(long, CLASSES, "nosuch", None)
+    with pytest.raises(ValueError, match="pipeline\\(s\\) 'xnli_mt'"):
+        low_resource_tables(long, CLASSES, "none_multilingual", ["xnli_mt"])
+    no_base = long[~((long["pipeline"] == "none_multilingual") & (long["target"] == "tatoeba"))]
+    with pytest.raises(ValueError, match="'none_multilingual' for model 'm' on target 'tatoeba'"):
+        low_resource_tables(no_base, CLASSES, "none_multilingual", None)
+
+
+def _scale_long():
+    rows = []
+    # per-seed gains: large xnli 0.02, 0.02, tatoeba 0.04, 0.06; small xnli 0.05, 0.07, tatoeba 0.10, 0.14
+    for model, g_x, g_t in (("large", (0.02, 0.02), (0.04, 0.06)), ("small", (0.05, 0.07), (0.10, 0.14))):
+        rows += _seeded(model, "none", "xnli", {0: {"de": 0.70, "fr": 0.60}, 1: {"de": 0.72, "fr": 0.62}})
+        rows += _seeded(model, "mnli", "xnli", {s: {"de": 0.70 + 0.02 * s + g_x[s], "fr": 0.60 + 0.02 * s + g_x[s]} for s in (0, 1)})
+        rows += _seeded(model, "none", "tatoeba", {None: {"de": 0.50}})
+        rows += _seeded(model, "mnli", "tatoeba", {s: {"de": 0.50 + g_t[s]} for s in (0, 1)})
+    return _long(rows)
+
+
+def test_scale_gains_by_model_size_with_the_mean_over_targets(tmp_path):
+    sizes = {"large": 300.0, "small": 100.0}
+    table = scale_table(_scale_long(), sizes, "none", None)
+    assert list(table["model"].drop_duplicates()) == ["small", "large"] and list(table["column"][:3]) == ["xnli", "tatoeba", "mean"]
+    t = table.set_index(["model", "column"])
+    assert t.loc[("small", "xnli"), "gain"] == pytest.approx(0.06) and t.loc[("small", "xnli"), "gain_sd"] == pytest.approx(0.02 / 2**0.5)
+    assert t.loc[("small", "tatoeba"), "gain"] == pytest.approx(0.12)  # seed-free none against both seeds
+    # mean over targets per seed: 0.075 and 0.105
+    assert t.loc[("small", "mean"), "gain"] == pytest.approx(0.09) and t.loc[("small", "mean"), "gain_sd"] == pytest.approx(0.03 / 2**0.5)
+    assert t.loc[("large", "mean"), "gain"] == pytest.approx(0.035) and t.loc[("large", "xnli"), "gain_sd"] == pytest.approx(0.0)
+    assert t.loc[("large", "xnli"), "params_millions"] == 300.0
+    write_scale(_scale_long(), sizes, str(tmp_path / "sc"), str(tmp_path / "sc.png"))
+    md = (tmp_path / "sc.md").read_text()
+    assert "| mnli       | small   | 100          | +6.0 ± 1.4 | +12.0 ± 2.8 | +9.0 ± 2.1 |" in md
+    csv = pd.read_csv(tmp_path / "sc.csv").set_index("model")
+    assert csv.loc["large", "tatoeba"] == pytest.approx(0.05) and csv.loc["large", "mean_seeds"] == 2
+    assert (tmp_path / "sc.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="model\\(s\\) 'large' have no size"):
+        scale_table(_scale_long(), {"small": 100.0}, "none", None)
+
+
+ORDER = {"nli_qa": ["a+b", "b+a", "multitask"], "curriculum": ["b+a", "a+b"]}
+
+
+def _order_long():
+    values = {"none": ((0.70, 0.72), (0.50, 0.50)), "a+b": ((0.74, 0.74), (0.55, 0.57)),
+              "b+a": ((0.71, 0.75), (0.52, 0.52)), "multitask": ((0.73, 0.73), (0.56, 0.54))}  # (xnli, tydiqa) per seed
+    rows = []
+    for p, (xnli, tydiqa) in values.items():
+        rows += _seeded("m", p, "xnli", {s: {"de": xnli[s]} for s in (0, 1)})
+        rows += _seeded("m", p, "tydiqa", {s: {"de": tydiqa[s]} for s in (0, 1)}, metric="f1")
+    return _long(rows)
+
+
+def test_order_differences_from_the_baseline_and_from_the_first_pipeline(tmp_path):
+    table = order_table(_order_long(), ORDER, "none")
+    t = table.set_index(["comparison", "pipeline", "column"]).sort_index()
+    ba = t.loc[("nli_qa", "b+a")]
+    assert ba.loc["xnli", "score"] == pytest.approx(0.73) and ba.loc["xnli", "score_sd"] == pytest.approx(0.04 / 2**0.5)
+    assert ba.loc["xnli", "gain"] == pytest.approx(0.02)  # 0.01, 0.03
+    # against a+b seed by seed: xnli -0.03, +0.01; tydiqa -0.03, -0.05; mean over targets -0.03, -0.02
+    assert ba.loc["xnli", "vs_first"] == pytest.approx(-0.01) and ba.loc["xnli", "vs_first_sd"] == pytest.approx(0.04 / 2**0.5)
+    assert ba.loc["tydiqa", "vs_first"] == pytest.approx(-0.04) and ba.loc["mean", "vs_first"] == pytest.approx(-0.025)
+    assert ba.loc["mean", "vs_first_sd"] == pytest.approx(0.01 / 2**0.5)
+    assert np.isnan(t.loc[("nli_qa", "a+b", "xnli"), "vs_first"]) and t.loc[("curriculum", "a+b", "xnli"), "vs_first"] == pytest.approx(0.01)
+    assert list(table[table["comparison"] == "curriculum"]["pipeline"].drop_duplicates()) == ["b+a", "a+b"]
+    write_order(_order_long(), ORDER, str(tmp_path / "or"), str(tmp_path / "or.png"))
+    md = (tmp_path / "or.md").read_text()
+    assert "73.0 ± 2.8 (+2.0 ± 1.4) [-1.0 ± 2.8]" in md and "first pipeline" in md
+    assert (tmp_path / "or.png").read_bytes()[:4] == b"\x89PNG" and len(pd.read_csv(tmp_path / "or.csv")) == 5 * 3
+    with pytest.raises(ValueError, match="pipeline\\(s\\) 'c\\+d'"):
+        order_table(_order_long(), {"x": ["a+b", "c+d"]}, "none")
+
+
+RATIOS = {"en_only": 0.0, "mix50": 0.5, "mix100": 1.0}
+
+
+def _mixed_long():
+    values = {"none": [{"en": 0.80, "de": 0.70, "sw": 0.60}] * 2,
+              "mix100": [{"en": 0.80, "de": 0.76, "sw": 0.70}, {"en": 0.82, "de": 0.76, "sw": 0.72}],
+              "en_only": [{"en": 0.84, "de": 0.72, "sw": 0.60}, {"en": 0.86, "de": 0.72, "sw": 0.62}],
+              "mix50": [{"en": 0.83, "de": 0.74, "sw": 0.66}, {"en": 0.83, "de": 0.76, "sw": 0.66}]}  # fmt: skip
+    return _long([r for p, seeds in values.items() for r in _seeded("m", p, "xnli", dict(enumerate(seeds)))])
+
+
+def test_mixed_language_english_and_non_english_gains_by_ratio(tmp_path):
+    table = mixed_language_table(_mixed_long(), RATIOS, "none")
+    assert list(table["pipeline"].drop_duplicates()) == ["none", "en_only", "mix50", "mix100"]
+    t = table.set_index(["pipeline", "part"])
+    # non-English mean per seed: en_only 0.66, 0.67 against none 0.65, 0.65
+    assert t.loc[("en_only", "non-English"), "score"] == pytest.approx(0.665)
+    assert t.loc[("en_only", "non-English"), "gain"] == pytest.approx(0.015)
+    assert t.loc[("en_only", "non-English"), "gain_sd"] == pytest.approx(0.01 / 2**0.5)
+    assert t.loc[("en_only", "English"), "gain"] == pytest.approx(0.05) and t.loc[("mix100", "English"), "gain"] == pytest.approx(0.01)
+    assert t.loc[("mix100", "non-English"), "gain"] == pytest.approx(0.085) and t.loc[("mix50", "non-English"), "ratio"] == 0.5
+    assert np.isnan(t.loc[("none", "English"), "ratio"]) and np.isnan(t.loc[("none", "English"), "gain"])
+    write_mixed_language(_mixed_long(), RATIOS, str(tmp_path / "mx"), str(tmp_path / "mx.png"))
+    md = (tmp_path / "mx.md").read_text()
+    assert "xnli: non-English" in md and "73.5 (+8.5 ± 0.7)" in md
+    assert (tmp_path / "mx.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="ratio of pipeline 'mix100' is 1.5"):
+        mixed_language_table(_mixed_long(), {**RATIOS, "mix100": 1.5}, "none")
+    with pytest.raises(ValueError, match="pipeline\\(s\\) 'mix25'"):
+        mixed_language_table(_mixed_long(), {**RATIOS, "mix25": 0.25}, "none")
+
+
+def test_analysis_subcommands_end_to_end(tmp_path):
+    from xstilts.report import main
+
+    cases = {
+        "low-resource": (_low_resource_long(), {"classes": CLASSES, "baseline": "none_multilingual", "pipelines": None, "digits": 2}),
+        "scale": (_scale_long(), {"params_millions": {"small": 100, "large": 300}, "baseline": "none", "pipelines": ["mnli"],
+                                  "width": 5.0, "dpi": 80}),
+        "order": (_order_long(), {"comparisons": ORDER, "baseline": "none", "scale": 1.0, "digits": 3}),
+        "mixed-language": (_mixed_long(), {"ratios": RATIOS}),
+    }  # fmt: skip
+    for name, (long, params) in cases.items():
+        scores = tmp_path / f"{name}.csv"
+        long.to_csv(scores, index=False)
+        prefix, figure = tmp_path / "out" / name, tmp_path / "fig" / f"{name}.png"
+        assert main([name, "--params", json.dumps(params), "--scores", str(scores), "--prefix", str(prefix), "--figure", str(figure)]) == 0
+        assert all((tmp_path / "out" / f"{name}.{ext}").stat().st_size > 0 for ext in ("csv", "md", "tex"))
+        assert figure.read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "out" / "low-resource_languages.csv").exists()
+    assert "44.00 (+3.00 ± 1.41)" in (tmp_path / "out" / "low-resource.md").read_text()
+    assert "0.730 ± 0.028 (+0.020 ± 0.014) [-0.010 ± 0.028]" in (tmp_path / "out" / "order.md").read_text()  # scale 1
+    with pytest.raises(ValueError, match="lacks the key\\(s\\) 'ratios'"):
+        main(["mixed-language", "--params", "{}", "--scores", str(tmp_path / "mixed-language.csv"), "--prefix", str(tmp_path / "x"),
+              "--figure", str(tmp_path / "x.png")])  # fmt: skip
+    with pytest.raises(ValueError, match="unknown params key\\(s\\) 'ratio'"):
+        main(["mixed-language", "--params", json.dumps({"ratios": RATIOS, "ratio": 1}), "--scores", str(tmp_path / "mixed-language.csv"),
+              "--prefix", str(tmp_path / "x"), "--figure", str(tmp_path / "x.png")])  # fmt: skip
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config/rq").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_research_question_preset_resolves(path, monkeypatch, tmp_path):
+    """Each preset validates, names the analysis it exists for, and its small sibling is a CPU run."""
+    monkeypatch.setenv("XSTILTS_REALMINI", str(tmp_path))
+    exp = Experiment(load_yaml(path))
+    question = {"low-resource": "low_resource", "scale": "scale", "order": "order", "mixed-language": "mixed_language",
+                "task-category": "task_category"}[path.stem.removesuffix("-mini")]  # fmt: skip
+    assert exp.analyses == [question]
+    if question != "task_category" and (question != "scale" or path.stem == "scale"):
+        spec = json.loads(Plan(exp).analysis_params(question))  # scale-mini counts the local model's weights
+        assert spec["baseline"] in {p for m in exp.models for p in exp.model_pipelines(m)}
+    if path.stem.endswith("-mini"):
+        assert exp.seeds == [0] or path.stem == "task-category-mini"
+        assert all(exp.job_resources("target", m).gpu == 0 for m in exp.models)
+
+
+def test_research_question_presets_compare_what_they_say():
+    low = Experiment(load_yaml(ROOT / "config/rq/low-resource.yaml"))
+    assert low.train_chains["copa"] == ("siqa", "copa")  # XTREME-R: Social IQa, then COPA, for XCOPA
+    assert low.hparams("target", "udpos", "none_multilingual")["regime"] == "multilingual"
+    assert low.hparams("target", "udpos", "mnli")["regime"] == "english"
+    assert json.loads(Plan(low).analysis_params("low_resource"))["classes"]["qu"] == 1
+    scale = json.loads(Plan(Experiment(load_yaml(ROOT / "config/rq/scale.yaml"))).analysis_params("scale"))
+    assert scale["params_millions"] == {"mbert": 178, "xlmr-base": 278, "qwen2.5-0.5b": 494, "xlmr-large": 560}
+    mixed = json.loads(Plan(Experiment(load_yaml(ROOT / "config/rq/mixed-language.yaml"))).analysis_params("mixed_language"))
+    assert mixed["ratios"] == {"mnli_en": 0.0, "mnli_mix25": 0.25, "mnli_mix50": 0.5, "mnli_mix100": 1.0}
+    order = Experiment(load_yaml(ROOT / "config/rq/order.yaml"))
+    assert order.pipelines["mnli_en+mnli_tr"].parent() == "mnli_en"
+    assert {t.name for t in order.targets} == {f"xglue_{n}" for n in ("ner", "pos", "nc", "mlqa", "xnli", "pawsx", "qadsm", "wpr", "qam")}

@@ -206,3 +206,115 @@ def _assert_english_only(spec, files) -> int:
     train_files = [f for f in files if "/train/" in f]
     assert train_files and all(f.endswith("/train/en.jsonl") for f in train_files), files
     return 1
+
+
+def test_a_row_may_set_its_own_target_regime():
+    """Research question 1's baseline: a `none` row whose target models also train on the
+    target-language data (regime multilingual), beside the zero-shot `none` row."""
+    import json
+
+    cfg = tiny()
+    cfg["pipelines"]["none_multilingual"] = {"kind": "none", "target": {"regime": "multilingual", "lr": 5.0e-4}}
+    exp = Experiment(cfg)
+    plan = Plan(exp)
+    zero_shot = json.loads(plan.target_params("tiny-mlm", "none", "syn_pos", 0))
+    multi = json.loads(plan.target_params("tiny-mlm", "none_multilingual", "syn_pos", 0))
+    assert zero_shot["data"]["syn_pos"]["train_languages"] == ["en"] and zero_shot["hparams"]["lr"] == 2.0e-4
+    assert multi["data"]["syn_pos"]["train_languages"] == ["en", "xa", "xb", "xc", "xd"] and multi["hparams"]["lr"] == 5.0e-4
+    assert multi["from_base"] and plan.target_inputs("tiny-mlm", "none_multilingual", "syn_pos", 0)["init"] == plan.base_encoder("tiny-mlm")
+    assert plan.metrics("tiny-mlm", "none_multilingual", "syn_pos", 0) in plan.all_metrics()
+    # intermediate training never takes a row's target settings
+    cfg["pipelines"]["syn_gram"]["target"] = {"regime": "multilingual"}
+    assert json.loads(Plan(Experiment(cfg)).intermediate_params("tiny-mlm", "syn_gram", 0))["hparams"]["regime"] == "english"
+    cfg["pipelines"]["none_multilingual"]["task"] = "syn_gram"
+    with pytest.raises(ConfigError, match="'pipelines.none_multilingual.task' does not apply to a pipeline of kind 'none'"):
+        Experiment(cfg)
+
+
+def _train_first_config(tmp_path):
+    cfg = tiny()
+    mc = {"format": "multiple_choice", "languages": ["en"], "root": str(tmp_path)}
+    cfg["tasks"] = {"mc_a": mc, "mc_b": mc, "xmc": {**mc, "languages": ["en", "xa"], "train_task": "mc_b", "train_first": ["mc_a"]}}
+    cfg["targets"] = [*cfg["targets"], "xmc"]
+    return cfg
+
+
+def test_train_first_makes_a_chain_of_target_jobs(tmp_path):
+    """XTREME-R's XCOPA recipe: the target model trains on Social IQa, then on COPA.  The first stage
+    is a target job of its own; the second starts from its checkpoint and carries its head over."""
+    import json
+
+    exp = Experiment(_train_first_config(tmp_path))
+    plan = Plan(exp)
+    assert exp.train_chains["mc_b"] == ("mc_a", "mc_b") and exp.train_chains["mc_a"] == ("mc_a",)
+    for pipeline, first_init in [("none", plan.base_encoder("tiny-mlm")), ("syn_gram", plan.intermediate("tiny-mlm", "syn_gram", 1))]:
+        stage1 = plan.target("tiny-mlm", pipeline, "mc_a", 1)
+        assert plan.target_inputs("tiny-mlm", pipeline, "mc_a", 1)["init"] == first_init
+        inputs = plan.target_inputs("tiny-mlm", pipeline, "mc_b", 1)
+        assert inputs["init"] == stage1
+        assert inputs["init_weights"] == stage1.replace("checkpoint.json", "model.safetensors")  # temporary weights live on
+        spec = json.loads(plan.target_params("tiny-mlm", pipeline, "mc_b", 1))
+        assert spec["init_head"] == "mc_a" and spec["from_base"] is False
+        assert "init_head" not in json.loads(plan.target_params("tiny-mlm", pipeline, "mc_a", 1))
+    metrics = plan.all_metrics()
+    assert plan.metrics("tiny-mlm", "none", "mc_b", 0) in metrics
+    assert not any("/mc_a/" in m for m in metrics)  # the first stage is trained, not evaluated
+
+
+def test_train_first_needs_a_head_that_fits(tmp_path):
+    cfg = _train_first_config(tmp_path)
+    cfg["tasks"]["xmc"]["train_first"] = ["syn_gram"]
+    with pytest.raises(ConfigError, match="trains first on 'syn_gram', which must be a trained task of format 'multiple_choice'"):
+        Experiment(cfg)
+
+
+def test_translation_ratio_is_a_param_of_the_intermediate_job(tmp_path):
+    import json
+
+    cfg = tiny()
+    cfg["pipelines"]["syn_gram_mixed"] = {"kind": "single", "task": "syn_gram", "translations": {"xa": str(tmp_path)},
+                                          "translation_ratio": 0.25}  # fmt: skip
+    spec = json.loads(Plan(Experiment(cfg)).intermediate_params("tiny-mlm", "syn_gram_mixed", 0))
+    assert spec["data"]["syn_gram"]["translation_ratio"] == 0.25
+    assert spec["data"]["syn_gram"]["translations"] == {"xa": f"{tmp_path}/syn_gram/train/xa.jsonl"}
+    del cfg["pipelines"]["syn_gram_mixed"]["translations"]
+    with pytest.raises(ConfigError, match="'pipelines.syn_gram_mixed.translation_ratio' needs 'pipelines.syn_gram_mixed.translations'"):
+        Experiment(cfg)
+
+
+def test_mixed_language_rows_use_each_example_once():
+    """translation_ratio 0.4 of 10 English rows with two translated copies: 6 English rows and 2 per
+    language, and no example index twice (line-aligned translations never repeat an example)."""
+    from xstilts.jobs import _mix_translations
+
+    files = [(f"{lang}.jsonl", [{"id": f"{lang}{i}"} for i in range(10)]) for lang in ("en", "de", "sw")]
+    feats = _mix_translations(files, lambda path, rows: [{"row": i, "id": r["id"]} for i, r in enumerate(rows)], 0.4, seed=3)
+    by_lang = {}
+    for f in feats:
+        by_lang.setdefault(f["id"][:2], []).append(f["row"])
+    assert {k: len(v) for k, v in by_lang.items()} == {"en": 6, "de": 2, "sw": 2}
+    assert sorted(r for rows in by_lang.values() for r in rows) == list(range(10))
+    again = _mix_translations(files, lambda path, rows: [{"row": i, "id": r["id"]} for i, r in enumerate(rows)], 0.4, seed=3)
+    assert again == feats  # the same seed mixes the same rows
+    english_only = _mix_translations(files, lambda path, rows: [{"row": i, "id": r["id"]} for i, r in enumerate(rows)], 0.0, seed=3)
+    assert [f["id"] for f in english_only] == [f"en{i}" for i in range(10)]
+
+
+def test_analyses_name_rows_and_classes():
+    cfg = tiny()
+    cfg["report"]["analyses"] = ["low_resource"]
+    cfg["report"]["low_resource"] = {"classes": {"xa": 1, "xb": 2, "xc": 3}}
+    with pytest.raises(ConfigError, match="no resource class for language 'xd'"):
+        Experiment(cfg)
+    cfg["report"]["low_resource"]["classes"]["xd"] = 0
+    cfg["report"]["low_resource"]["baseline"] = "none_multilingual"
+    with pytest.raises(ConfigError, match="'report.low_resource.baseline' names 'none_multilingual', which is not a row"):
+        Experiment(cfg)
+    cfg["pipelines"]["none_multilingual"] = {"kind": "none", "target": {"regime": "multilingual"}}
+    import json
+
+    spec = json.loads(Plan(Experiment(cfg)).analysis_params("low_resource"))
+    assert spec["baseline"] == "none_multilingual" and spec["classes"] == {"xa": 1, "xb": 2, "xc": 3, "xd": 0}
+    cfg["report"]["scale"] = {"baseline": "none"}
+    with pytest.raises(ConfigError, match="'report.scale' is set but 'report.analyses' does not list 'scale'"):
+        Experiment(cfg)

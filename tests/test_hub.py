@@ -83,6 +83,8 @@ def install(monkeypatch, fake: FakeHub) -> FakeHub:
 
 
 EXPECTED_TASKS = {
+    "copa", "xcopa", "xglue_ner", "xglue_pos", "xglue_nc", "xglue_mlqa", "xglue_xnli", "xglue_pawsx", "xglue_qadsm",
+    "xglue_wpr", "xglue_qam",
     "mnli",
     "qqp",
     "anli_plus",

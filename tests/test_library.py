@@ -188,6 +188,73 @@ def test_loading_an_encoder_with_missing_weights_fails_loudly(tiny_encoder_dir, 
     load_encoder(tiny_encoder_dir)  # a missing pooler alone is fine
 
 
+@pytest.mark.parametrize("arch", ["xlmr_mlm", "bert_pretraining", "qwen2_causal_lm"])
+def test_hub_checkpoints_with_pretraining_heads_load(arch, tmp_path):
+    """The Hub's checkpoints carry their pretraining heads (XLM-R lm_head.*, BERT cls.*, a decoder LLM's
+    lm_head): not encoder weights, so not an error -- but a missing encoder layer still is."""
+    from safetensors.torch import load_file, save_file
+    from transformers import (BertConfig, BertForPreTraining, Qwen2Config, Qwen2ForCausalLM, XLMRobertaConfig,
+                              XLMRobertaForMaskedLM)  # fmt: skip
+
+    small = dict(vocab_size=120, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
+    model = {
+        "xlmr_mlm": lambda: XLMRobertaForMaskedLM(XLMRobertaConfig(**small)),
+        "bert_pretraining": lambda: BertForPreTraining(BertConfig(**small)),
+        "qwen2_causal_lm": lambda: Qwen2ForCausalLM(Qwen2Config(**small, num_key_value_heads=1, tie_word_embeddings=False)),
+    }[arch]()
+    model.save_pretrained(tmp_path / arch)
+    head_keys = [k for k in load_file(tmp_path / arch / "model.safetensors") if k.startswith(("lm_head", "cls."))]
+    assert head_keys  # the checkpoint really has a pretraining head
+    encoder = load_encoder(str(tmp_path / arch))
+    assert encoder.config.num_hidden_layers == 2
+    state = load_file(tmp_path / arch / "model.safetensors")
+    del state[next(k for k in state if ".layers.1." in k or ".layer.1." in k)]
+    save_file(state, tmp_path / arch / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(CheckpointError, match="do not match its architecture"):
+        load_encoder(str(tmp_path / arch))
+
+
+def test_truncated_copy_keeps_the_first_layers(tiny_encoder_dir, tmp_path):
+    from xstilts.cost import _safetensors_params
+    from xstilts.pretrain import truncate_like
+
+    full = load_encoder(tiny_encoder_dir)
+    counts = truncate_like(tiny_encoder_dir, tmp_path / "cut", 1)
+    cut = load_encoder(str(tmp_path / "cut"))
+    assert cut.config.num_hidden_layers == 1 and len(cut.encoder.layer) == 1
+    assert counts["params"] == _safetensors_params(str(tmp_path / "cut")) < counts["params_before"]
+    assert not _safetensors_params(str(tmp_path / "cut"), prefix="pooler.")  # no random pooler saved
+    for k, a in cut.state_dict().items():
+        if not k.startswith("pooler."):
+            assert torch.equal(a, full.state_dict()[k]), k  # the kept layers and embeddings are the original weights
+    # the cost plan counts a truncated copy from the full model's safetensors header, before it exists
+    assert _safetensors_params(tiny_encoder_dir, keep_layers=1) == _safetensors_params(str(tmp_path / "cut"))
+    with pytest.raises(ValueError, match="cannot keep 5 layers"):
+        truncate_like(tiny_encoder_dir, tmp_path / "bad", 5)
+
+
+def test_a_later_training_stage_carries_the_head_over(tiny_encoder_dir, tmp_path):
+    """train_first (XCOPA: Social IQa, then COPA): the second stage's head starts as the first's."""
+    from dataclasses import replace
+
+    from transformers import AutoTokenizer
+
+    from xstilts.models import load_head
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    first = TaskModel(load_encoder(tiny_encoder_dir), [MC, CLS])
+    save_checkpoint(tmp_path / "stage1", first, tok, {"tasks": {}, "pooling": "cls"})
+    second = TaskModel(load_encoder(str(tmp_path / "stage1")), [replace(MC, name="toy_mc2")])
+    assert not torch.equal(second.heads["toy_mc2"].score.weight, first.heads["toy_mc"].score.weight)
+    load_head(second.heads["toy_mc2"], str(tmp_path / "stage1"), "toy_mc")
+    for a, b in zip(second.heads["toy_mc2"].parameters(), first.heads["toy_mc"].parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(CheckpointError, match="has no head for task 'toy_tag'"):
+        load_head(second.heads["toy_mc2"], str(tmp_path / "stage1"), "toy_tag")
+    with pytest.raises(CheckpointError, match="the head of 'toy_cls' .* does not fit"):
+        load_head(second.heads["toy_mc2"], str(tmp_path / "stage1"), "toy_cls")
+
+
 def test_unreachable_model_is_named(tmp_path):
     with pytest.raises(CheckpointError, match="model '.*no-such-model' could not be loaded"):
         load_encoder(str(tmp_path / "no-such-model"))

@@ -276,3 +276,23 @@ def test_plotting_option_reruns_only_the_figure(tiny_run):
     work, _ = tiny_run
     counts = _rerun_counts(work, lambda c: c["report"]["figure"].update(width=7.0))
     assert counts == {"transfer_matrix_figure": 1, "language_figures": 1, "all": 1}
+
+
+@pytest.mark.parametrize(
+    "preset, expected",
+    [
+        # 8 single-task pipelines x 3 seeds; 10 rows (none, none_multilingual, 8 tasks) x 3 seeds x 7 training tasks
+        # (mnli, siqa and copa for XCOPA, udpos, panx, squad, tydiqa), 6 of them evaluated
+        ("low-resource", {"train_intermediate": 24, "train_target": 210, "evaluate_target": 180, "low_resource": 1}),
+        # 4 models x 3 intermediate tasks x 3 seeds; 4 models x 4 rows x 3 seeds x 6 training tasks
+        ("scale", {"train_intermediate": 36, "train_target": 288, "fetch_model": 4, "scale": 1}),
+        # mnli, squad, both orders, multitask, mnli_en, mnli_en+mnli_tr, mnli_mixed x 3; 8 rows x 3 x 9 XGLUE tasks
+        ("order", {"train_intermediate": 24, "train_target": 216, "fetch_translation": 14, "order": 1}),
+        # 4 ratios x 3 seeds; 5 rows x 3 seeds x 7 training tasks
+        ("mixed-language", {"train_intermediate": 12, "train_target": 105, "fetch_translation": 14, "mixed_language": 1}),
+    ],
+)
+def test_research_question_presets_plan_their_grids(preset, expected, tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    counts = job_counts(snakemake(work, "-n", "-q", "rules", "--configfile", f"config/rq/{preset}.yaml").stdout)
+    assert {k: counts.get(k) for k in expected} == expected

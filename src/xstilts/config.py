@@ -7,6 +7,7 @@ rules stay declarative and the same answers are testable without Snakemake.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -185,6 +186,7 @@ class Model:
     revision: str = "main"
     path: str | None = None
     like: str | None = None
+    layers: int | None = None  # source truncated: the first N transformer layers of `like`
     pretrain: dict | None = None
     retrieval_layer: int | None = None
     pooling: str = "cls"
@@ -205,6 +207,8 @@ class Pipeline:
     train: tuple[tuple[str, object], ...] = ()  # multitask: the run's hyperparameters
     mlm: tuple[tuple[str, object], ...] = ()  # multilingual masked-LM mixed in (MLM_DEFAULTS + corpus, languages)
     translations: tuple[tuple[str, object], ...] = ()  # language -> machine-translated copy of the training data
+    translation_ratio: float | None = None  # fraction of the rows drawn from the translations (None: all rows of every copy)
+    target: tuple[tuple[str, object], ...] = ()  # target-phase hyperparameters of this row (over train.target)
 
     @property
     def trains(self) -> bool:
@@ -285,8 +289,11 @@ class Experiment:
                 if name not in known:
                     raise ConfigError(f"config key 'report.task_category.{key}.{name}' names no "
                                       f"{'pipeline' if key == 'categories' else 'target'} of this experiment.")  # fmt: skip
+        self.analysis_cfg = {name: dict(report.get(name, {})) for name in ("low_resource", "scale", "order", "mixed_language")}
         self.resources = config.get("resources", {})
+        self._check_analyses()
         self._check_train_overrides()
+        self.train_chains  # noqa: B018 - every target's training history is checked now, not in a job
         self._check_resources()
 
     # ------------------------------------------------------------------ construction
@@ -304,15 +311,20 @@ class Experiment:
         for name, m in spec.items():
             m = {**MODEL_DEFAULTS, **m}
             src = m["source"]
-            need = {"hub": "id", "local": "path", "random": "like", "pretrain": "pretrain"}[src]
+            need = {"hub": "id", "local": "path", "random": "like", "pretrain": "pretrain", "truncated": "like"}[src]
             if not m.get(need):
                 raise ConfigError(f"config key 'models.{name}.{need}' is required for a model of source '{src}'.")
+            if (src == "truncated") != (m.get("layers") is not None):
+                raise ConfigError(f"config key 'models.{name}.layers' is " + ("required for a model of source 'truncated'."
+                                  if src == "truncated" else "only for a model of source 'truncated'."))  # fmt: skip
             if m.get("pipelines") is not None:
                 m["pipelines"] = tuple(m["pipelines"])
             models[name] = Model(name=name, **m)
         for m in models.values():
-            if m.source == "random" and m.like not in models:
+            if m.source in ("random", "truncated") and m.like not in models:
                 raise ConfigError(f"config key 'models.{m.name}.like' names unknown model '{m.like}'.")
+            if m.source == "truncated" and models[m.like].source == "truncated":
+                raise ConfigError(f"config key 'models.{m.name}.like' names '{m.like}', itself truncated; name the full model.")
         return models
 
     def _pipelines(self, spec: dict) -> dict[str, Pipeline]:
@@ -320,12 +332,19 @@ class Experiment:
         for name, p in spec.items():
             where = f"pipelines.{name}"
             kind = p["kind"]
+            for key in ("task", "tasks", "caps", "train", "mlm", "translations", "translation_ratio", "stages"):
+                if key in p and kind == "none":
+                    raise ConfigError(f"config key '{where}.{key}' does not apply to a pipeline of kind 'none'.")
+            if p.get("translation_ratio") is not None and not p.get("translations"):
+                raise ConfigError(f"config key '{where}.translation_ratio' needs '{where}.translations' (the data mixed in).")
+            target = _items(p.get("target"))
             if kind == "none":
-                out[name] = Pipeline(name, "none")
+                out[name] = Pipeline(name, "none", target=target)
             elif kind == "single":
                 task = p.get("task", name)
                 self._intermediate_task(task, where)
-                out[name] = Pipeline(name, "single", tasks=(task,), train=_items(p.get("train")), **self._extras(p, where, [task]))
+                out[name] = Pipeline(name, "single", tasks=(task,), train=_items(p.get("train")), target=target,
+                                     **self._extras(p, where, [task]))  # fmt: skip
             elif kind == "multitask":
                 if not p.get("tasks"):
                     raise ConfigError(f"config key '{where}.tasks' is required for a multitask pipeline.")
@@ -336,14 +355,14 @@ class Experiment:
                     if t not in p["tasks"]:
                         raise ConfigError(f"config key '{where}.caps.{t}' caps a task the pipeline does not mix.")
                 out[name] = Pipeline(name, "multitask", tasks=tuple(p["tasks"]), caps=_items(caps), train=_items(p.get("train")),
-                                     **self._extras(p, where, p["tasks"]))  # fmt: skip
+                                     target=target, **self._extras(p, where, p["tasks"]))  # fmt: skip
             elif kind == "sequence":
-                for key in ("mlm", "translations", "task", "tasks", "caps", "train"):
+                for key in ("mlm", "translations", "translation_ratio", "task", "tasks", "caps", "train"):
                     if key in p:
                         raise ConfigError(f"config key '{where}.{key}' does not apply to a sequence pipeline; set it on its stages.")
                 if not p.get("stages") or len(p["stages"]) < 2:
                     raise ConfigError(f"config key '{where}.stages' needs at least two pipelines.")
-                out[name] = Pipeline(name, "sequence", stages=tuple(p["stages"]))
+                out[name] = Pipeline(name, "sequence", stages=tuple(p["stages"]), target=target)
         # sequence stages name other pipelines; their prefixes become implicit pipelines
         for p in list(out.values()):
             if p.kind != "sequence":
@@ -389,6 +408,7 @@ class Experiment:
                 if isinstance(src, dict) and src.get("schema"):
                     self.task(src["schema"], f"config key '{where}.translations.{lang}.schema'")
             out["translations"] = _items({lang: json.dumps(src, sort_keys=True) for lang, src in p["translations"].items()})
+            out["translation_ratio"] = p.get("translation_ratio")
         return out
 
     def _intermediate_task(self, name: str, where: str) -> Task:
@@ -403,6 +423,36 @@ class Experiment:
             if t.trained:
                 self.task(t.trainer, f"task '{t.name}' (train_task)")
         return targets
+
+    def _check_analyses(self) -> None:
+        """Rows named by the research-question analyses exist; every evaluated language has a resource class."""
+        rows = {p for m in self.models for p in self.model_pipelines(m)}
+        for name, cfg in self.analysis_cfg.items():
+            if cfg and name not in self.analyses:
+                raise ConfigError(f"config key 'report.{name}' is set but 'report.analyses' does not list '{name}'.")
+            if name not in self.analyses:
+                continue
+            named = [("baseline", cfg.get("baseline", "none"))] + [("pipelines", p) for p in cfg.get("pipelines", [])]
+            named += [(f"comparisons.{c}", p) for c, ps in cfg.get("comparisons", {}).items() for p in ps]
+            for key, p in named:
+                if p not in rows:
+                    raise ConfigError(f"config key 'report.{name}.{key}' names '{p}', which is not a row of this experiment; "
+                                      f"rows: {sorted(rows)}.")  # fmt: skip
+        if "low_resource" in self.analyses:
+            classes = self.analysis_cfg["low_resource"].get("classes", {})
+            if not classes:
+                raise ConfigError("config key 'report.low_resource.classes' is required by the low_resource analysis.")
+            for t in self.targets:
+                for lang in t.languages:
+                    if lang not in classes and lang != "en":
+                        raise ConfigError(f"config key 'report.low_resource.classes' has no resource class for language "
+                                          f"'{lang}' (target '{t.name}'); expected a class 0-5.")  # fmt: skip
+        if "mixed_language" in self.analyses:
+            for p in self.analysis_cfg["mixed_language"]["pipelines"]:
+                spec = self.pipelines[p]
+                if spec.kind in ("none", "sequence") or (spec.translations and spec.translation_ratio is None):
+                    raise ConfigError(f"config key 'report.mixed_language.pipelines' names '{p}', which needs a "
+                                      f"translation_ratio (or no translations: English only, ratio 0).")  # fmt: skip
 
     def _check_train_overrides(self) -> None:
         for phase in ("intermediate", "target"):
@@ -444,6 +494,30 @@ class Experiment:
                 out.setdefault(t.trainer, []).append(t)
         return out
 
+    @functools.cached_property
+    def train_chains(self) -> dict[str, tuple[str, ...]]:
+        """Every task a target model is fine-tuned on -> the tasks it is trained on, in order, ending
+        with itself.  A benchmark's ``train_first`` tasks (XTREME-R's XCOPA: Social IQa, then COPA)
+        are target jobs of their own, each starting from the previous one's checkpoint."""
+        chains: dict[str, tuple[str, ...]] = {}
+        for train_task, benchmarks in self.trained_targets.items():
+            firsts = {b.train_first for b in benchmarks}
+            if len(firsts) > 1:
+                raise ConfigError(f"targets {[b.name for b in benchmarks]} are scored from one '{train_task}' model but "
+                                  f"name different 'train_first' tasks {sorted(firsts)}; they must agree.")  # fmt: skip
+            chain = (*firsts.pop(), train_task)
+            fmt = self.tasks[train_task].format
+            for k, name in enumerate(chain):
+                t = self.task(name, f"task '{benchmarks[0].name}' (train_first)")
+                if not t.trained or t.format != fmt or t.labels != self.tasks[train_task].labels:
+                    raise ConfigError(f"task '{benchmarks[0].name}' trains first on '{name}', which must be a trained "
+                                      f"task of format '{fmt}' with the labels of '{train_task}' (its head is carried over).")  # fmt: skip
+                if chains.get(name, chain[: k + 1]) != chain[: k + 1]:
+                    raise ConfigError(f"task '{name}' is trained after {list(chains[name][:-1])} for one target and "
+                                      f"after {list(chain[:k])} for another; a target job has one history.")  # fmt: skip
+                chains[name] = chain[: k + 1]
+        return chains
+
     @property
     def retrieval_targets(self) -> list[Task]:
         return [t for t in self.targets if not t.trained]
@@ -454,10 +528,16 @@ class Experiment:
     # ------------------------------------------------------------------ hyperparameters
 
     def hparams(self, phase: str, task: str, pipeline: str | None = None) -> dict:
-        """The exact hyperparameters a training job uses (what its rule's params hold)."""
+        """The exact hyperparameters a training job uses (what its rule's params hold).  In the target
+        phase a pipeline's ``target`` settings come last (a row's own regime or learning rate)."""
         cfg = self.train_cfg.get(phase, {})
         per_task = cfg.get("tasks", {}).get(task, {})
         hp = {**HPARAM_DEFAULTS, **cfg.get("defaults", {})}
+        if phase == "target":
+            hp.update(per_task)
+            if pipeline is not None:
+                hp.update(dict(self.pipelines[pipeline].target))
+            return hp
         if pipeline is not None and self.pipelines[pipeline].kind == "multitask":
             hp.update(dict(self.pipelines[pipeline].train))
             hp.update({k: v for k, v in per_task.items() if k in FEATURE_KEYS})
@@ -485,14 +565,20 @@ class Experiment:
                 raise ConfigError(
                     f"config key 'resources.models.{model}' names unknown model '{model}'; known models: {sorted(self.models)}."
                 )
-        known = {"pipelines": sorted(n for n, p in self.pipelines.items() if p.trains), "tasks": sorted(self.trained_targets)}
+        # a training task of some target in the registry (a config that extends another keeps the base's
+        # entries for tasks it does not train); a benchmark scored from another task's model is a typo
+        trainers = set(self.train_chains) | {t.trainer for t in self.tasks.values() if t.trained}
+        trainers |= {f for t in self.tasks.values() for f in t.train_first}
+        known = {"pipelines": sorted(n for n, p in self.pipelines.items() if p.trains), "tasks": sorted(trainers)}
         for family, table in GPU_FAMILIES.items():
             for name in res.get(family, {}).get(table, {}) if table else ():
                 if name not in known[table]:
                     what = "trained pipeline" if table == "pipelines" else "training task of a target"
                     raise ConfigError(
-                        f"config key 'resources.{family}.{table}.{name}' is not a {what} of this experiment; "
-                        f"expected one of {known[table]}."
+                        f"config key 'resources.{family}.{table}.{name}' is not a {what} of this experiment"
+                        + (f"; expected one of {known[table]}." if table == "pipelines" else
+                           f"; expected one of this experiment's {sorted(self.train_chains)} or another task's trainer "
+                           f"(e.g. mnli for xnli).")  # fmt: skip
                     )
 
     def job_resources(self, family: str, model: str | None = None, key: str | None = None) -> JobResources:

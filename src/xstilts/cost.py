@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass
 
@@ -54,6 +55,20 @@ DATA_SIZES = {
     "mlqa": dict(eval=5_000, tokens=200),  # en 11,590; others ~4,500-5,500
     "tatoeba": dict(eval=1_000, tokens=15),  # pairs per language, both sides embedded
     "bucc": dict(eval=600_000, tokens=35),  # sentences of both sides, dev + test corpora, per language (approximate)
+    # XTREME-R's XCOPA: trained on Social IQa, then COPA (SuperGLUE); 500 test rows per language
+    "copa": dict(train=400, validation=100, tokens=20, choices=2),
+    "xcopa": dict(eval=500, tokens=20, choices=2),
+    # XGLUE's understanding tasks (Liang et al. 2020, Table 1: train / dev per language, approximate
+    # where the table rounds); every XGLUE task is scored on its dev sets
+    "xglue_ner": dict(train=15_000, validation=2_800, eval=2_800, tokens=20),
+    "xglue_pos": dict(train=25_400, validation=1_000, eval=1_000, tokens=25),
+    "xglue_nc": dict(train=100_000, validation=10_000, eval=10_000, tokens=200),
+    "xglue_mlqa": dict(train=87_599, validation=600, eval=600, tokens=200),
+    "xglue_xnli": dict(train=392_702, validation=2_500, eval=2_500, tokens=45),
+    "xglue_pawsx": dict(train=49_401, validation=2_000, eval=2_000, tokens=60),
+    "xglue_qadsm": dict(train=100_000, validation=10_000, eval=10_000, tokens=40),
+    "xglue_wpr": dict(train=100_000, validation=10_000, eval=10_000, tokens=60),
+    "xglue_qam": dict(train=100_000, validation=10_000, eval=10_000, tokens=60),
 }
 # Parameter counts (millions) of common base models, when the config does not state `params_millions`.
 KNOWN_PARAMS_M = {
@@ -64,6 +79,7 @@ KNOWN_PARAMS_M = {
     "google-bert/bert-base-multilingual-cased": 178,
     "bert-base-multilingual-cased": 178,
     "intfloat/multilingual-e5-small": 118,
+    "Qwen/Qwen2.5-0.5B": 494,
 }
 DEFAULT_TFLOPS = 100.0
 BYTES_PER_PARAM = {"float32": 4, "bfloat16": 2, "float16": 2}
@@ -88,6 +104,12 @@ def params_of(exp: Experiment, model: str) -> float:
         return m.params_millions * 1e6
     if m.source == "random":
         return params_of(exp, m.like)
+    if m.source == "truncated":
+        like = exp.models[m.like]
+        if like.source == "local" and os.path.isdir(like.path):
+            n = _safetensors_params(like.path, keep_layers=m.layers)
+            if n:
+                return n
     if m.source == "hub" and m.id in KNOWN_PARAMS_M:
         return KNOWN_PARAMS_M[m.id] * 1e6
     if m.source == "local" and os.path.isdir(m.path):
@@ -104,7 +126,13 @@ def params_of(exp: Experiment, model: str) -> float:
     )
 
 
-def _safetensors_params(directory: str) -> float:
+_LAYER_INDEX = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
+
+
+def _safetensors_params(directory: str, keep_layers: int | None = None, prefix: str = "") -> float:
+    """Parameters in a directory's safetensors files (read from their headers); with ``keep_layers``,
+    as if only the first N transformer layers were kept (a truncated copy); with ``prefix``, only the
+    tensors whose name contains it."""
     import struct
 
     total = 0
@@ -114,7 +142,8 @@ def _safetensors_params(directory: str) -> float:
         with open(os.path.join(directory, name), "rb") as f:
             header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
         for key, info in header.items():
-            if key != "__metadata__":
+            layer = _LAYER_INDEX.search(key)
+            if key != "__metadata__" and prefix in key and not (keep_layers is not None and layer and int(layer.group(1)) >= keep_layers):
                 total += math.prod(info["shape"])
     return float(total)
 
@@ -149,7 +178,8 @@ def _training(spec: dict, n_params: float, where: str) -> tuple[float, float]:
         rows = _size(name, "train", where)
         cap = spec["data"][name].get("cap")
         rows = min(rows, cap) if cap else rows
-        rows *= 1 + len(spec["data"][name].get("translations", {}))  # machine-translated copies, capped alike
+        if spec["data"][name].get("translation_ratio") is None:  # mixed at a ratio, the total stays the English rows'
+            rows *= 1 + len(spec["data"][name].get("translations", {}))  # machine-translated copies, capped alike
         per_task.append((name, thp, rows))
     mlm = spec.get("mlm")
     if mlm:  # masked-LM sequences mixed in: ratio x the task examples, counted at their full length
@@ -204,10 +234,12 @@ def estimate(exp: Experiment) -> dict[str, RuleCost]:
                     _add(rules["train_intermediate"], tok, fl, n * BYTES_PER_PARAM[spec["hparams"]["checkpoint_dtype"]])
                 if not row:
                     continue
-                for train_task in exp.trained_targets:
+                for train_task in exp.train_chains:  # with the train_first stages (XCOPA: siqa, then copa)
                     spec = json.loads(plan.target_params(model, pipeline, train_task, seed))
                     tok, fl = _training(spec, n, f"target '{train_task}'")
                     _add(rules["train_target"], tok, fl, n * BYTES_PER_PARAM[spec["hparams"]["checkpoint_dtype"]])
+                    if train_task not in exp.trained_targets:
+                        continue
                     ev = json.loads(plan.evaluate_params(model, pipeline, train_task, seed))
                     tok, fl = _inference(ev["benchmarks"], n, spec["hparams"]["max_length"], f"target '{train_task}'")
                     _add(rules["evaluate_target"], tok, fl)

@@ -65,10 +65,18 @@ def _best_span(start, end, offsets, max_answer_length: int, n_best: int = 20):
     return best
 
 
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max())
+    return z / z.sum()
+
+
 def predict(model, task: Task, rows: list[dict], feats: list[dict], *, batch_size: int, pad_id: int,
             max_answer_length: int = 30, autocast=None) -> list:  # fmt: skip
     """One prediction per row, in the row's own terms (a label, an index, tags, an answer text)."""
     outputs = _forward_all(model, task, feats, batch_size, pad_id, autocast)
+    if task.metric == "ndcg":  # graded relevance (XGLUE WPR): the expected label under the softmax ranks
+        values = np.array([float(label) for label in task.labels])
+        return [float(_softmax(o) @ values) for o in outputs]
     if task.format == "classification":
         return [task.labels[int(np.argmax(o))] for o in outputs]
     if task.format == "multiple_choice":
@@ -101,6 +109,13 @@ def predict(model, task: Task, rows: list[dict], feats: list[dict], *, batch_siz
 def score(task: Task, rows: list[dict], preds: list, lang: str) -> tuple[dict, list[dict]]:
     """Metrics of one language (fractions in [0, 1]) and per-example records for the bootstrap."""
     ids = [r.get("id", str(k)) for k, r in enumerate(rows)]
+    if task.metric == "ndcg":  # preds are expected relevances; rows carry their query's ``group``
+        missing = [i for i, r in zip(ids, rows) if "group" not in r]
+        if missing:
+            raise ValueError(f"task '{task.name}': nDCG needs each row's query 'group'; row {missing[0]} has none")
+        gold, groups = [float(r["label"]) for r in rows], [r["group"] for r in rows]
+        recs = [{"id": i, "prediction": p, "gold": r["label"], "group": r["group"]} for i, p, r in zip(ids, preds, rows)]
+        return {"ndcg": M.ndcg(preds, gold, groups)}, recs
     if task.format == "classification":
         gold = [r["label"] for r in rows]
         per = [float(p == g) for p, g in zip(preds, gold)]

@@ -6,9 +6,9 @@ evaluates, the label set, and a ``convert`` function ``(row, lang, index) -> row
 turning one Hub row into rows of our format (``None`` drops the row on purpose, e.g. an NLI pair
 without a gold label; drops are counted in the manifest).
 
-Tasks that cannot come from the Hub (CCGbank is licensed, the Hub copy of Cosmos QA is still a
-loading script, the Hub copy of BUCC 2018 holds only the gold pairs) have a :class:`ReleaseOnly`
-entry naming the reader in :mod:`xstilts.release_files` instead.
+Tasks that cannot come from the Hub (CCGbank is licensed, the Hub copies of Cosmos QA and XGLUE are
+still loading scripts, the Hub copy of BUCC 2018 holds only the gold pairs) have a :class:`ReleaseOnly`
+entry naming the reader in :mod:`xstilts.release_files` (XGLUE: :mod:`xstilts.xglue`) instead.
 
 :func:`prepare_hub_task` loads each (config, split) with ``datasets.load_dataset``, converts and
 validates every row, and writes ``{out_root}/{task}/{split}/{lang}.jsonl`` plus
@@ -37,8 +37,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Union
 
+from xstilts import xglue
 from xstilts.data import validate_row  # noqa: F401 - re-exported: the one row validator
 from xstilts.errors import ConfigError, DataError
+from xstilts.tasks import BUILTIN_TASKS
 
 __all__ = [
     "DataError",
@@ -132,6 +134,8 @@ TATOEBA_CONFIG_CODES = MappingProxyType({
 })
 TATOEBA_LANGUAGES = tuple(sorted(TATOEBA_CONFIG_CODES))  # 36 languages
 BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
+# XCOPA's 11 languages (cambridgeltl/xcopa configs; XTREME-R scores these and no English)
+XCOPA_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 # fmt: on
 
 # --------------------------------------------------------------------------------------------------
@@ -364,6 +368,32 @@ def convert_siqa(row: dict, lang: str, index: int) -> dict | None:
         "question": row["question"],
         "choices": [row["answerA"], row["answerB"], row["answerC"]],
         "label": value - 1,
+    }
+
+
+COPA_QUESTIONS = MappingProxyType({"cause": "What was the cause?", "effect": "What happened as a result?"})
+
+
+def convert_copa(row: dict, lang: str, index: int) -> dict | None:
+    """COPA (SuperGLUE) and XCOPA: premise, two alternatives, and whether the cause or the effect is asked.
+
+    SuperGLUE's label is a ClassLabel [choice1, choice2] (-1 on its hidden test split, dropped); XCOPA's an
+    int32 0/1.  The question becomes a sentence so the encoder sees which direction is asked.
+    """
+    label = row["label"]
+    if label is None or label == -1:
+        return None
+    if isinstance(label, bool) or label not in (0, 1):
+        raise ValueError(f"label {label!r} is not 0 (choice1) or 1 (choice2)")
+    question = COPA_QUESTIONS.get(row["question"])
+    if question is None:
+        raise ValueError(f"question {row['question']!r} is neither 'cause' nor 'effect'")
+    return {
+        "id": str(row["idx"]),
+        "context": row["premise"],
+        "question": question,
+        "choices": [row["choice1"], row["choice2"]],
+        "label": label,
     }
 
 
@@ -755,6 +785,57 @@ HUB_DATASETS: dict[str, HubSpec | ReleaseOnly] = {
         verified_from="xtreme.py bucc18 generator (yields gold pairs only); XTREME download_data.sh "
         "renames training -> test and sample -> dev",
     ),
+    # ---------------------------------------------------------------- XTREME-R's XCOPA recipe
+    "copa": HubSpec(
+        task="copa",
+        format="multiple_choice",
+        dataset_id="aps/super_glue",
+        configs="copa",
+        splits=_TRAIN_VAL,  # the test labels are hidden (-1)
+        languages=("en",),
+        labels=(0, 1),
+        convert=convert_copa,
+        # main still holds super_glue.py; the Hub's Parquet export holds config copa (train 400,
+        # validation 100, test 500).
+        revision="refs/convert/parquet",
+        eval_split="validation",
+        verified_from="aps/super_glue refs/convert/parquet tree copa/{train,validation,test}; super_glue.py copa "
+        "features (premise, choice1, choice2, question 'cause'/'effect', idx int32, label ClassLabel "
+        "[choice1, choice2]); XTREME-R download_data.sh trains on SuperGLUE COPA train, validates on val",
+    ),
+    "xcopa": HubSpec(
+        task="xcopa",
+        format="multiple_choice",
+        dataset_id="cambridgeltl/xcopa",
+        configs=lambda lang: lang,
+        splits=_VAL_TEST,
+        languages=XCOPA_LANGUAGES,
+        labels=(0, 1),
+        convert=convert_copa,
+        # Parquet on main since "Convert dataset to Parquet (#3)" (042f78955ba48e6404616762fa6e05e839c3907a).
+        eval_split="test",  # XTREME-R scores XCOPA's test set (500 per language); validation has 100
+        verified_from="cambridgeltl/xcopa README dataset_info at 042f789 (configs et ht id it qu sw ta th tr vi zh "
+        "plus translation-*: premise, choice1, choice2, question, label int32, idx int32, changed bool; splits "
+        "validation 100, test 500); XTREME-R download_data.sh download_xcopa (langs et ht id it qu sw ta th tr vi zh)",
+    ),
+    # ---------------------------------------------------------------- XGLUE (release files)
+    **{
+        f"xglue_{name}": ReleaseOnly(
+            task=f"xglue_{name}",
+            format=BUILTIN_TASKS[f"xglue_{name}"].format,
+            languages=BUILTIN_TASKS[f"xglue_{name}"].languages,
+            labels=BUILTIN_TASKS[f"xglue_{name}"].labels,
+            splits={ours: f"{xglue.RELEASE_FILES[name][0]}/{xglue.RELEASE_FILES[name][1][theirs]}"
+                    for ours, theirs in xglue.SPLITS.items()},
+            reader="read_xglue",
+            reason="the XGLUE Hub dataset is a loading script that datasets 4+ cannot run",
+            eval_split="validation",  # XGLUE's dev set; NC/QADSM/WPR/QAM test labels are held out
+            verified_from="huggingface/datasets datasets/xglue/xglue.py (_XGLUE_ALL_DATA, _PATHS, _LANGUAGES, "
+            "label maps); microsoft/XGLUE Data_Format.txt and evaluation/xglue_evaluate.py",
+            notes="train is English only; see xstilts.xglue for the layout",
+        )
+        for name in xglue.TASKS
+    },
 }
 
 

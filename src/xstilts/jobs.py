@@ -196,6 +196,15 @@ def random_init(params: dict, like: str, out: str) -> None:
     write_json(out, {"kind": "random_init", "like": os.path.dirname(like), **params, **provenance()})
 
 
+def truncate_model(params: dict, like: str, out: str) -> None:
+    """A smaller model of the same family: the embeddings and first ``layers`` layers of ``like``."""
+    from .pretrain import truncate_like
+
+    counts = truncate_like(os.path.dirname(like), os.path.dirname(out), params["layers"])
+    log.info("kept %d of %d layers: %.1fM of %.1fM parameters", counts["layers"], counts["of"], counts["params"] / 1e6, counts["params_before"] / 1e6)
+    write_json(out, {"kind": "truncated", "like": os.path.dirname(like), **params, **counts, **provenance()})
+
+
 def fetch_model(params: dict, out: str) -> None:
     """Download a Hub model at a pinned revision into a declared directory (run on a login node)."""
     from huggingface_hub import HfApi, snapshot_download
@@ -218,7 +227,32 @@ def fetch_model(params: dict, out: str) -> None:
 # ----------------------------------------------------------------------------- training
 
 
-def _task_data(task: Task, spec: dict, hp: dict, tokenizer, cache_dir, on_bad_row, stats):
+def _mix_translations(files: list, feats_of, ratio: float, seed: int) -> list[dict]:
+    """Features of a mixed-language training set: as many examples as the English file has, a
+    fraction ``ratio`` of them taken from the translated copies (an equal share per language) and
+    the rest from English, each example index used once -- so the mix never shows one example in
+    two languages when the copies are line-aligned translations.  ``files`` is [(path, rows)], the
+    English file first; ``feats_of(path, rows)`` tokenises (cached) a whole file."""
+    import random
+
+    (en_path, en_rows), copies = files[0], files[1:]
+    n = len(en_rows)
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    n_translated = round(ratio * n) if copies else 0
+    wanted = {en_path: set(order[: n - n_translated])}
+    for j, idx in enumerate(order[n - n_translated :]):
+        path, rows = copies[j % len(copies)]
+        wanted.setdefault(path, set()).add(idx % len(rows))  # a shorter copy wraps around
+    feats = []
+    for path, rows in files:
+        keep = wanted.get(path, set())
+        feats += [f for f in feats_of(path, rows) if f["row"] in keep]
+        log.info("mixed-language data: %d of %d rows from %s", len(keep), len(rows), path)
+    return feats
+
+
+def _task_data(task: Task, spec: dict, hp: dict, tokenizer, cache_dir, on_bad_row, stats, seed: int = 0):
     from .features import cached_encode
     from .train import TaskData
 
@@ -243,9 +277,13 @@ def _task_data(task: Task, spec: dict, hp: dict, tokenizer, cache_dir, on_bad_ro
     if task.format == "tagging" and task.labels is None:  # open tag set (CCG supertags): from the training data
         task = dataclasses.replace(task, labels=tuple(sorted({t for _, rows in files for r in rows for t in r["tags"]})))
         log.info("%s: %d tags taken from the training data", task.name, len(task.labels))
-    feats = []
-    for path, rows in files:
-        feats += cached_encode(path, rows, task, tokenizer, cache_dir=cache_dir, max_length=hp["max_length"], doc_stride=hp["doc_stride"])
+    def feats_of(path, rows):
+        return cached_encode(path, rows, task, tokenizer, cache_dir=cache_dir, max_length=hp["max_length"], doc_stride=hp["doc_stride"])
+
+    if spec.get("translation_ratio") is not None:  # English and translated rows mixed at a ratio (one example, one language)
+        feats = _mix_translations(files, feats_of, spec["translation_ratio"], seed)
+    else:
+        feats = [f for path, rows in files for f in feats_of(path, rows)]
     val_rows, val_feats = [], []
     val_path = data_file(root, task.name, "validation", "en")
     if os.path.exists(val_path):
@@ -301,7 +339,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     for t in tasks:
         task_hp = {**hp, **params["task_hparams"].get(t.name, {})}
         check_max_length(encoder, task_hp["max_length"], f"max_length of task '{t.name}' ({params['phase']} training)")
-        data.append(_task_data(t, params["data"][t.name], task_hp, tokenizer, CACHE_DIR, params["on_bad_row"], stats))
+        data.append(_task_data(t, params["data"][t.name], task_hp, tokenizer, CACHE_DIR, params["on_bad_row"], stats, params["seed"]))
     mlm = params.get("mlm")
     if mlm:  # multilingual masked-LM mixed in (mlm.py): one more "task" of the run
         data.append(_mlm_data(mlm, tokenizer, sum(len(d.train) for d in data), params["seed"]))
@@ -311,6 +349,11 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     if mlm:
         used = model.heads["mlm"].load_pretrained(init_dir) if params["from_base"] else None
         log.info("MLM head: %s", f"the base model's pretrained LM head ({used}*)" if used else "freshly initialised")
+    if params.get("init_head"):  # a later stage of a target's training (train_first): the previous stage's head goes on
+        from .models import load_head
+
+        load_head(model.heads[tasks[0].name], init_dir, params["init_head"])
+        log.info("head of '%s' carried over from %s", params["init_head"], init_dir)
     # resumable state (resume.py): in the scratch folder of exactly this job, valid while the initial
     # weights and the data files are unchanged; deleted once the checkpoint is saved
     inputs = [p for p in Path(init_dir).glob("*") if p.suffix in (".safetensors", ".bin")]
@@ -500,6 +543,7 @@ COMMANDS = {
     "fetch-translation": (fetch_translation, ["out"]),
     "pretrain": (pretrain, ["corpus_dir", "out"]),
     "random-init": (random_init, ["like", "out"]),
+    "truncate-model": (truncate_model, ["like", "out"]),
     "fetch-model": (fetch_model, ["out"]),
     "train": (train, ["init", "out"]),
     "evaluate": (evaluate, ["checkpoint", "out", "predictions"]),

@@ -4,7 +4,7 @@ Pure numpy/scipy (no torch).  Each function names the script or definition it fo
 
 Scales
 ------
-* ``accuracy``, ``token_accuracy``, ``span_f1``, ``bucc_f1`` and ``retrieval_accuracy`` return
+* ``accuracy``, ``ndcg``, ``token_accuracy``, ``span_f1``, ``bucc_f1`` and ``retrieval_accuracy`` return
   fractions in [0, 1] (as seqeval / sklearn-style definitions do).
 * The QA scores (``squad_scores``, ``squad_v2_scores``, ``mlqa_scores``) return percentages in
   [0, 100], exactly like the official SQuAD / MLQA scripts.
@@ -24,6 +24,7 @@ Sources followed
   margin='ratio', neighborhood=4, threshold=0, dist='cosine'), ``bucc_optimize``,
   ``bucc_extract`` and ``bucc_eval``; Tatoeba via ``similarity_search``.
 * XTREME ``evaluate.py`` for the per-task main metric and the averages.
+* XGLUE ``evaluation/xglue_evaluate.py`` for WPR's nDCG (``simple_ndcg`` over sklearn ``ndcg_score``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import numpy as np
 
 __all__ = [
     "accuracy",
+    "ndcg",
     "token_accuracy",
     "span_f1",
     "get_entities",
@@ -84,6 +86,49 @@ def accuracy(predictions: list, references: list) -> float:
         raise ValueError("accuracy: no predictions and no references (empty input); accuracy is undefined.")
     correct = sum(int(p == r) for p, r in zip(predictions, references))
     return correct / len(predictions)
+
+
+def _tie_averaged_dcg(relevance: np.ndarray, scores: np.ndarray) -> float:
+    """DCG of the items ranked by ``scores`` (descending), linear gain, discount 1/log2(rank + 1);
+    items with equal scores share the mean gain of their tied block (sklearn's ``_tie_averaged_dcg``)."""
+    discount = 1.0 / np.log2(np.arange(len(relevance)) + 2)
+    order = np.argsort(-scores, kind="stable")
+    rel, sc = relevance[order], scores[order]
+    total, start = 0.0, 0
+    while start < len(sc):
+        end = start + 1
+        while end < len(sc) and sc[end] == sc[start]:
+            end += 1
+        total += rel[start:end].mean() * discount[start:end].sum()
+        start = end
+    return float(total)
+
+
+def ndcg(scores: Sequence[float], relevance: Sequence[float], groups: Sequence[Hashable]) -> float:
+    """Mean nDCG over query groups, as XGLUE ``evaluation/xglue_evaluate.py::simple_ndcg`` scores WPR.
+
+    Each group (a query's web pages) is ranked by ``scores``; its nDCG is sklearn's ``ndcg_score``
+    (k = all pages, gain = the relevance label itself, discount 1/log2(rank + 1), tied scores
+    averaged), 0 for a group whose pages are all irrelevant; groups of fewer than two pages are
+    skipped, as XGLUE skips them.  Returns a fraction in [0, 1].
+    """
+    scores, relevance, groups = list(scores), list(relevance), list(groups)
+    if not len(scores) == len(relevance) == len(groups):
+        raise ValueError(f"ndcg: {len(scores)} scores, {len(relevance)} relevance labels and {len(groups)} groups; they must have the same length.")
+    members: dict[Hashable, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    values = []
+    for idx in members.values():
+        if len(idx) < 2:
+            continue
+        rel = np.asarray([relevance[i] for i in idx], dtype=np.float64)
+        sc = np.asarray([scores[i] for i in idx], dtype=np.float64)
+        ideal = _tie_averaged_dcg(rel, rel)
+        values.append(0.0 if ideal == 0 else _tie_averaged_dcg(rel, sc) / ideal)
+    if not values:
+        raise ValueError("ndcg: no group has two or more items; nDCG is undefined.")
+    return float(np.mean(values))
 
 
 # --------------------------------------------------------------------------------------------

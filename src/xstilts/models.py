@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # weights a checkpoint may lack without the encoder being wrong: a pooler it never had
 _OPTIONAL = re.compile(r"(^|\.)pooler\.")
+# weights a checkpoint may carry that are not the encoder's: the pretraining heads of the Hub's
+# checkpoints (XLM-R's lm_head.*, BERT's cls.predictions/seq_relationship, a decoder LLM's lm_head)
+# and task heads of fine-tuned ones.  Anything else unexpected (an encoder layer under another
+# prefix, an extra layer) is still an error.
+_NOT_ENCODER = re.compile(r"^(lm_head|cls|classifier|qa_outputs|score|pre_classifier|vocab_transform|vocab_layer_norm|vocab_projector)(\.|$)")
 CHECKPOINT_META = "checkpoint.json"
 
 
@@ -64,7 +69,7 @@ def load_encoder(model_dir: str, *, dtype: str = "float32", encoder_module: str 
             raise CheckpointError(f"model '{model_dir}' does not support attn_implementation '{attn_implementation}' ({e}).") from None
         raise
     problems = [k for k in info.get("missing_keys", []) if not _OPTIONAL.search(k)]
-    problems += [f"unexpected {k}" for k in info.get("unexpected_keys", []) if not _OPTIONAL.search(k)]
+    problems += [f"unexpected {k}" for k in info.get("unexpected_keys", []) if not (_OPTIONAL.search(k) or _NOT_ENCODER.match(k))]
     problems += [f"mismatched {k[0] if isinstance(k, tuple) else k}" for k in info.get("mismatched_keys", [])]
     if problems:
         raise CheckpointError(
@@ -257,6 +262,21 @@ def read_meta(ckpt_dir: str) -> dict:
     if not path.exists():
         raise CheckpointError(f"'{ckpt_dir}' is not a finished checkpoint: {CHECKPOINT_META} is missing.")
     return read_json(path)
+
+
+def load_head(head: nn.Module, ckpt_dir: str, name: str) -> None:
+    """Load the head of task ``name`` from a finished checkpoint into ``head`` (same format and shape)."""
+    from safetensors.torch import load_file
+
+    meta = read_meta(ckpt_dir)
+    if name not in meta.get("heads", []):
+        raise CheckpointError(f"checkpoint '{ckpt_dir}' has no head for task '{name}' (it has {meta.get('heads', [])}).")
+    state = {k[len(name) + 1 :]: v.float() for k, v in load_file(str(Path(ckpt_dir) / "heads.safetensors")).items()
+             if k.startswith(f"{name}.")}  # fmt: skip
+    try:
+        head.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"the head of '{name}' in '{ckpt_dir}' does not fit the new task's head: {e}") from None
 
 
 def load_task_model(ckpt_dir: str, tasks: dict[str, Task], *, dtype: str = "float32") -> TaskModel:

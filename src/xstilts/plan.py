@@ -27,6 +27,7 @@ RULE_FAMILIES = {
     "evaluate_retrieval": "retrieval",
     "synthesize_world": CPU_FAMILY,
     "random_init": CPU_FAMILY,
+    "truncate_model": CPU_FAMILY,
     "collect_scores": CPU_FAMILY,
     "transfer_matrix_table": CPU_FAMILY,
     "transfer_matrix_figure": CPU_FAMILY,
@@ -35,7 +36,13 @@ RULE_FAMILIES = {
     "published_comparison": CPU_FAMILY,
     "task_category": CPU_FAMILY,
     "language_figures": CPU_FAMILY,
+    "low_resource": CPU_FAMILY,
+    "scale": CPU_FAMILY,
+    "order": CPU_FAMILY,
+    "mixed_language": CPU_FAMILY,
 }
+# The research-question analyses beside task_category (report.analyses): name -> extra tables they write
+RQ_ANALYSES = {"low_resource": ["languages"], "scale": [], "order": [], "mixed_language": []}
 # Every job of a GPU family takes one slot of the job (or group of jobs) SLURM runs it in.  The slurm
 # profile gives each submission one slot (`resources: group_slot=1`, scope local), so that Snakemake
 # sizes a group of evaluations as jobs run one after another -- as the jobstep executor runs them --
@@ -57,7 +64,7 @@ class Plan:
         fast; ``gpu_model`` is declared only where some job of the rule names one."""
         family = RULE_FAMILIES[rule]
         keys = {"intermediate": [self._intermediate_key(p) for p, spec in self.exp.pipelines.items() if spec.trains],
-                "target": list(self.exp.trained_targets), "evaluate": list(self.exp.trained_targets)}.get(family, [None])  # fmt: skip
+                "target": list(self.exp.train_chains), "evaluate": list(self.exp.trained_targets)}.get(family, [None])  # fmt: skip
         jobs = [self._resources(family, model, key, 1) for model in self.exp.models for key in keys or [None]]
         out = {}
         for name in jobs[0]:
@@ -253,6 +260,25 @@ class Plan:
         return canonical_json({"categories": categories, "groups": groups, **exp.table,
                                **{k: exp.figure[k] for k in ("dpi", "cmap", "font_scale")}})  # fmt: skip
 
+    def analysis_params(self, name: str) -> str:
+        """The params of a research-question analysis (report.analyses): what it compares, the table
+        and figure settings."""
+        exp = self.exp
+        cfg = exp.analysis_cfg[name]
+        spec = {"baseline": cfg.get("baseline", "none")}
+        if name == "low_resource":
+            langs = {lang for t in exp.targets for lang in t.languages}
+            spec |= {"classes": {lang: c for lang, c in cfg["classes"].items() if lang in langs}, "pipelines": cfg.get("pipelines")}
+        elif name == "scale":
+            from .cost import params_of
+
+            spec |= {"params_millions": {m: round(params_of(exp, m) / 1e6, 3) for m in exp.models}, "pipelines": cfg.get("pipelines")}
+        elif name == "order":
+            spec |= {"comparisons": cfg["comparisons"]}
+        elif name == "mixed_language":
+            spec |= {"ratios": {p: exp.pipelines[p].translation_ratio or 0.0 for p in cfg["pipelines"]}}
+        return canonical_json({**spec, **exp.table, **{k: exp.figure[k] for k in ("dpi", "cmap", "font_scale")}})
+
     def model_ids(self) -> dict[str, str]:
         """model name -> Hub id, for the models that come from the Hub (the published-numbers table)."""
         return {name: m.id for name, m in self.exp.models.items() if m.source == "hub"}
@@ -308,6 +334,8 @@ class Plan:
             translations = stage.translation_sources()
             if translations:  # machine-translated copies, each capped like the English data
                 data[t.name]["translations"] = {lang: self.translation_file(t.name, lang, src) for lang, src in translations.items()}
+                if stage.translation_ratio is not None:  # mixed at a ratio, the total staying the English rows'
+                    data[t.name]["translation_ratio"] = stage.translation_ratio
         mlm = stage.mlm_spec()
         if mlm:
             mlm = {k: mlm[k] for k in ("ratio", "mask_prob", "max_length", "lines_per_language", "languages")} | {
@@ -326,36 +354,52 @@ class Plan:
             **({"mlm": mlm} if mlm else {}),
         })  # fmt: skip
 
-    def target_train_languages(self, train_task: str) -> list[str]:
-        """English only in the zero-shot regime; with ``regime: multilingual`` also every language
-        of the benchmarks scored from this model (the job uses those that have training data)."""
-        hp = self.exp.hparams("target", train_task)
+    def target_train_languages(self, train_task: str, pipeline: str | None = None) -> list[str]:
+        """English only in the zero-shot regime; with ``regime: multilingual`` (``train.target`` or the
+        pipeline's ``target``) also every language of the benchmarks scored from this model (the job
+        uses those that have training data)."""
+        hp = self.exp.hparams("target", train_task, pipeline)
         if hp["regime"] == "english":
             return ["en"]
-        langs = {lang for b in self.exp.trained_targets[train_task] for lang in b.languages}
+        langs = {lang for b in self.exp.trained_targets.get(train_task, []) for lang in b.languages}
         return ["en"] + sorted(langs - {"en"})
+
+    def previous_stage(self, train_task: str) -> str | None:
+        """The task a target job continues from (``train_first``), or None: it starts from the encoder."""
+        chain = self.exp.train_chains[train_task]
+        return chain[-2] if len(chain) > 1 else None
+
+    def target_init(self, model, pipeline, train_task, seed) -> str:
+        before = self.previous_stage(train_task)
+        return self.target(model, pipeline, before, seed) if before else self.intermediate(model, pipeline, seed)
 
     def target_inputs(self, model, pipeline, train_task, seed) -> dict:
         t = self.exp.tasks[train_task]
         data = self.data_inputs(t, "validation", ["en"])
-        langs = self.target_train_languages(train_task)
+        langs = self.target_train_languages(train_task, pipeline)
         data += self.data_inputs(t, "train", ["en"]) if t.source == "local" else self.data_inputs(t, "train", langs)
-        return {"init": self.intermediate(model, pipeline, seed), "data": sorted(set(data))}
+        init = self.target_init(model, pipeline, train_task, seed)
+        out = {"init": init, "data": sorted(set(data))}
+        if self.previous_stage(train_task):  # declared so that temporary weights live until this job has read them
+            out |= {"init_weights": f"{os.path.dirname(init)}/model.safetensors", "init_heads": f"{os.path.dirname(init)}/heads.safetensors"}
+        return out
 
     def target_params(self, model, pipeline, train_task, seed) -> str:
         exp = self.exp
         t = exp.tasks[train_task]
-        hp = exp.hparams("target", train_task)
+        hp = exp.hparams("target", train_task, pipeline)
+        before = self.previous_stage(train_task)
         return canonical_json({
             "phase": "target",
             "tasks": [task_to_dict(t, training=True)],
             "hparams": hp,
             "task_hparams": {},
-            "data": {t.name: self._train_spec(t, self.target_train_languages(train_task), hp["max_train_examples"])},
+            "data": {t.name: self._train_spec(t, self.target_train_languages(train_task, pipeline), hp["max_train_examples"])},
             "seed": seed,
             "model": self._model_params(model),
-            "from_base": exp.pipelines[pipeline].kind == "none",
+            "from_base": exp.pipelines[pipeline].kind == "none" and before is None,
             "on_bad_row": exp.on_bad_row,
+            **({"init_head": before} if before else {}),  # the previous stage's head is carried over
         })  # fmt: skip
 
     def _benchmarks(self, tasks: list[Task]) -> list[dict]:

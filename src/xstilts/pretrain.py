@@ -309,3 +309,49 @@ def random_init_like(model_dir, out_dir, seed: int = 0) -> str:
     model.to(torch.float32).save_pretrained(str(out_dir), safe_serialization=True)
     AutoTokenizer.from_pretrained(str(model_dir)).save_pretrained(str(out_dir))
     return str(out_dir)
+
+
+def layer_list(model):
+    """The encoder's stack of transformer layers: the one ``nn.ModuleList`` as long as the config's
+    ``num_hidden_layers`` (``encoder.layer`` of BERT/XLM-R, ``layers`` of decoder LLMs)."""
+    from torch import nn
+
+    n = model.config.num_hidden_layers
+    found = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.ModuleList) and len(m) == n]
+    if len(found) != 1:
+        raise ValueError(f"cannot tell which module list holds the {n} layers of {type(model).__name__} "
+                         f"(candidates: {[name for name, _ in found]}).")  # fmt: skip
+    return found[0]
+
+
+def truncate_like(model_dir, out_dir, layers: int) -> dict:
+    """Save, in ``out_dir``, ``model_dir``'s encoder with its embeddings and only its first ``layers``
+    transformer layers (a smaller model of the same family and tokenizer, for the scale question).
+    Returns the parameter counts before and after."""
+    import torch
+    from torch import nn
+    from transformers import AutoTokenizer
+
+    from .models import load_encoder
+
+    model = load_encoder(str(model_dir), dtype="float32")
+    total = model.config.num_hidden_layers
+    if not 1 <= layers < total:
+        raise ValueError(f"cannot keep {layers} layers of '{model_dir}', which has {total}; expected 1 to {total - 1}.")
+    from .cost import _safetensors_params
+
+    if getattr(model, "pooler", None) is not None and not _safetensors_params(str(model_dir), prefix="pooler."):
+        model.pooler = None  # a pooler the checkpoint never had would be saved as random weights
+    before = sum(p.numel() for p in model.parameters())
+    name, stack = layer_list(model)
+    parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+    setattr(parent, name.rsplit(".", 1)[-1], nn.ModuleList(list(stack)[:layers]))
+    model.config.num_hidden_layers = layers
+    for key in ("layer_types",):  # per-layer settings of newer configs must shrink with the stack
+        if isinstance(getattr(model.config, key, None), list):
+            setattr(model.config, key, getattr(model.config, key)[:layers])
+    os.makedirs(out_dir, exist_ok=True)
+    with torch.no_grad():
+        model.save_pretrained(str(out_dir), safe_serialization=True)
+    AutoTokenizer.from_pretrained(str(model_dir)).save_pretrained(str(out_dir))
+    return {"layers": layers, "of": total, "params_before": before, "params": sum(p.numel() for p in model.parameters())}

@@ -4,6 +4,8 @@
   (the Hub copy is still a loading script, which ``datasets`` 4+ cannot run).
 * CCGbank (LDC2005T13): the ``data/AUTO/{section}/wsj_XXYY.auto`` derivations, licensed from the
   LDC; standard split sections 02-21 train, 00 dev, 23 test.
+* XGLUE understanding tasks (``xglue_*``): the files of ``xglue_full_dataset.tar.gz``, read by
+  :func:`xstilts.xglue.read_xglue` (re-exported here); training data is English only.
 * BUCC 2018 shared task: ``{lang}-en.{split}.{lang}``, ``{lang}-en.{split}.en`` (``id<TAB>sentence``)
   and ``{lang}-en.{split}.gold`` (``src_id<TAB>en_id``); XTREME uses ``training`` as its test set
   and ``sample`` as its dev set (:data:`XTREME_BUCC_SPLITS`).
@@ -24,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import ConfigError, DataError
+from xstilts import xglue
 from xstilts.hub import HUB_DATASETS, ReleaseOnly, validate_row, write_json_atomic, write_jsonl_atomic
+from xstilts.xglue import read_xglue
 
 __all__ = [
     "COSMOSQA_FILES",
@@ -34,6 +38,7 @@ __all__ = [
     "read_cosmosqa",
     "read_ccgbank",
     "read_bucc",
+    "read_xglue",
     "prepare_release_task",
 ]
 
@@ -345,7 +350,11 @@ def prepare_release_task(
     unknown = [lang for lang in langs if lang not in entry.languages]
     if unknown:
         raise ConfigError(f"Task {task!r} has no language {', '.join(map(repr, unknown))}; it has {', '.join(entry.languages)}.")
-    default = [s for s in entry.splits if not (task == "cosmosqa" and s == "test")]
+    is_xglue = entry.reader == "read_xglue"
+    # splits whose labels are hidden are not prepared unless asked for (an XGLUE test file without
+    # labels then fails with a DataError naming it)
+    hidden = {"cosmosqa": ("test",)}.get(task, ("test",) if is_xglue and xglue.task_name(task) in xglue.HIDDEN_TEST else ())
+    default = [s for s in entry.splits if s not in hidden]
     wanted = list(default if splits is None else ([splits] if isinstance(splits, str) else splits))
     for split in wanted:
         if split not in entry.splits:
@@ -393,12 +402,19 @@ def prepare_release_task(
     files: dict[str, dict[str, str]] = {}
     for lang in langs:
         for split in wanted:
-            rows = read_cosmosqa(path, split) if task == "cosmosqa" else read_ccgbank(path, split)
+            if is_xglue:
+                if split not in xglue.splits_for(task, lang):
+                    continue  # XGLUE trains on English only
+                rows = read_xglue(task, path, split, lang)
+            elif task == "cosmosqa":
+                rows = read_cosmosqa(path, split)
+            else:
+                rows = read_ccgbank(path, split)
             if max_rows is not None:
                 rows = rows[:max_rows]
             good, seen, n_skipped = [], set(), 0
             for i, row in enumerate(rows):
-                where = f"{task} {split} release row {i} (id {row.get('id')})"
+                where = f"{task} {split}{f' {lang}' if is_xglue else ''} release row {i} (id {row.get('id')})"
                 try:
                     validate_row(row, entry.format, entry.labels, where)
                     if row["id"] in seen:

@@ -452,6 +452,10 @@ def main(argv=None) -> int:
     command("stats", "scores_long.csv + predictions -> confidence.csv, significance.{csv,md,tex}", "--out-dir", many="predictions")
     command("published", "scores_long.csv -> our scores beside published ones (params: model name -> Hub id)", "--prefix")
     command("task-category", "scores_long.csv -> gains by intermediate-task category (xstilts.analysis)", "--prefix", "--figure")
+    command("low-resource", "scores_long.csv -> scores and gains by language resource class (xstilts.analysis)", "--prefix", "--figure")
+    command("scale", "scores_long.csv -> gains over the baseline against base-model size (xstilts.analysis)", "--prefix", "--figure")
+    command("order", "scores_long.csv -> intermediate-task order and curriculum comparisons (xstilts.analysis)", "--prefix", "--figure")
+    command("mixed-language", "scores_long.csv -> gains against the translated-data ratio (xstilts.analysis)", "--prefix", "--figure")
     command("language-figures", "scores_long.csv -> per-language gain bar charts, one per target", "--out-dir", many="targets")
     command("figure", "scores_long.csv -> transfer_matrix.png", "--out")
     args = p.parse_args(argv)
@@ -476,6 +480,10 @@ def main(argv=None) -> int:
         params = json.loads(args.params)
         cats, groups = params.pop("categories"), params.pop("groups")
         write_task_category(pd.read_csv(args.scores), cats, groups, args.prefix, args.figure, **params)
+    elif args.command in ("low-resource", "scale", "order", "mixed-language"):
+        from .analysis import run_command
+
+        run_command(args.command, pd.read_csv(args.scores), json.loads(args.params), args.prefix, args.figure)
     elif args.command == "published":
         write_published(pd.read_csv(args.scores), json.loads(args.params), args.prefix)
     elif args.command == "stats":

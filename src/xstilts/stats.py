@@ -9,7 +9,8 @@ examples gives every metric at once:
 - SQuAD / MLQA F1 and exact match: the example's score / 1;
 - span F1 (seqeval, POS and NER): 2 x true-positive spans / (predicted + gold spans) per sentence,
   i.e. corpus-level F1 recomputed on the resampled sentences (token accuracy: correct / tokens);
-- BUCC F1 is a property of the mined pair set, not of examples: it gets no interval.
+- BUCC F1 is a property of the mined pair set, not of examples: it gets no interval;
+- nDCG (XGLUE WPR) is a mean over queries of a ranking of their pages, not a sum over examples: no interval.
 
 **Intervals** (``confidence.csv``): for one (model, pipeline, target, language), the test examples
 are resampled with replacement (the same resample for every seed, since every seed scores the same
@@ -59,10 +60,12 @@ def _span_counts(pred: list[str], gold: list[str]) -> tuple[float, float]:
 
 def example_counts(records: list[dict], metric: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(numerator, denominator) per example such that the metric is sum(num) / sum(den); None for a
-    metric that is not a ratio of per-example sums (BUCC's mined-pair F1)."""
+    metric that is not a ratio of per-example sums (BUCC's mined-pair F1, WPR's nDCG)."""
     if not records:
         raise DataError("no per-example predictions to resample.")
     first = records[0]
+    if metric == "ndcg":  # a mean over queries of per-query rankings: no per-example counts
+        return None
     if metric == "accuracy" and "correct" in first:
         num = np.array([r["correct"] for r in records], dtype=np.float64)
         return num, np.ones_like(num)

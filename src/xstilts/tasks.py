@@ -24,6 +24,8 @@ METRICS = {
     "mlqa": ("span_qa",),  # MLQA's per-language normalisation
     "retrieval_accuracy": ("retrieval",),  # Tatoeba: cosine nearest neighbour
     "bucc_f1": ("retrieval",),  # BUCC: margin mining, F1 at the dev-optimal threshold
+    "token_accuracy": ("tagging",),  # XGLUE POS: accuracy of the predicted tags (seqeval F1 beside it)
+    "ndcg": ("classification",),  # XGLUE WPR: nDCG of each query's pages ranked by expected relevance
 }
 MAIN_METRIC = {
     "accuracy": "accuracy",
@@ -33,6 +35,8 @@ MAIN_METRIC = {
     "mlqa": "f1",
     "retrieval_accuracy": "accuracy",
     "bucc_f1": "f1",
+    "token_accuracy": "token_accuracy",
+    "ndcg": "ndcg",
 }
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
@@ -42,6 +46,12 @@ UPOS = (
     "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X",
 )  # fmt: skip
 NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+# XGLUE NER (CoNLL-2002/2003) has a fourth entity type, MISC.
+XGLUE_NER_TAGS = NER_TAGS + ("B-MISC", "I-MISC")
+XGLUE_NC_LABELS = ("foodanddrink", "sports", "travel", "finance", "lifestyle", "news", "entertainment", "health", "video", "autos")
+XGLUE_QADSM_LABELS = ("Bad", "Good")  # is the ad relevant to the query
+XGLUE_QAM_LABELS = ("0", "1")  # is the passage an answer to the question
+XGLUE_WPR_LABELS = ("0", "1", "2", "3", "4")  # relevance: bad, fair, good, excellent, perfect
 
 # Languages as the XTREME paper (Hu et al. 2020, Table 1 and appendix) lists them.
 XTREME_LANGUAGES = {
@@ -54,6 +64,21 @@ XTREME_LANGUAGES = {
     "tydiqa": "en ar bn fi id ko ru sw te",
     "bucc": "de fr ru zh",
     "tatoeba": "af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw ta te th tl tr ur vi zh",
+}
+# XTREME-R's XCOPA: the 11 XCOPA languages (English COPA is the training task, not a target language).
+XCOPA_LANGUAGES = "et ht id it qu sw ta th tr vi zh"
+# XGLUE's dev/test languages per understanding task (microsoft/XGLUE evaluation/xglue_evaluate.py
+# task2lg); training data is English only.  POS has 18 languages (pt and th included).
+XGLUE_LANGUAGES = {
+    "ner": "en de es nl",
+    "pos": "en ar bg de el es fr hi it nl pl pt ru th tr ur vi zh",
+    "nc": "en de es fr ru",
+    "mlqa": "en ar de es hi vi zh",
+    "xnli": "en ar bg de el es fr hi ru sw th tr ur vi zh",
+    "pawsx": "en de es fr",
+    "qadsm": "en de fr",
+    "wpr": "en de es fr it pt zh",
+    "qam": "en de fr",
 }
 
 
@@ -69,6 +94,7 @@ class Task:
     eval_split: str = "test"  # the split the benchmark is scored on
     eval_split_overrides: dict = field(default_factory=dict, compare=False)  # language -> split, where it differs
     train_task: str | None = None  # the task whose English training data trains the target model
+    train_first: tuple[str, ...] = ()  # tasks the target model is fine-tuned on first, in order (XTREME-R's XCOPA: siqa, then copa)
     category: str = "other"  # for the task-category analysis
     source: str = "hub"  # hub | local | synthetic | release
     root: str | None = None  # local/release data root
@@ -118,6 +144,25 @@ _BUILTIN = [
     _t("tydiqa", "span_qa", "squad", XTREME_LANGUAGES["tydiqa"], eval_split="test", category="semantic", description="TyDiQA-GoldP: English train; its dev set is the test set"),
     _t("bucc", "retrieval", "bucc_f1", XTREME_LANGUAGES["bucc"], eval_split="test", category="semantic", source="release", description="BUCC 2018 bitext mining (release files)"),
     _t("tatoeba", "retrieval", "retrieval_accuracy", XTREME_LANGUAGES["tatoeba"], eval_split="test", category="semantic", description="Tatoeba sentence retrieval"),
+    # XTREME-R's XCOPA recipe: Social IQa, then English COPA, then zero-shot XCOPA (its test set)
+    _t("copa", "multiple_choice", "accuracy", category="commonsense_mc", eval_split="validation", description="COPA (SuperGLUE), English training data of XCOPA"),
+    _t("xcopa", "multiple_choice", "accuracy", XCOPA_LANGUAGES, eval_split="test", train_task="copa", train_first=("siqa",), category="semantic",
+       description="XCOPA (11 languages, no English), from a model trained on Social IQa then COPA (XTREME-R)"),
+    # XGLUE understanding tasks, read from the XGLUE release (xstilts.xglue): English train, scored on
+    # each language's dev set (the test labels of NC, QADSM, WPR and QAM are held out)
+    *(_t(f"xglue_{name}", fmt, metric, XGLUE_LANGUAGES[name], eval_split="validation", source="release",
+         category="syntactic" if name in ("ner", "pos") else "semantic", description=f"XGLUE {label} (release files)", **kw)
+      for name, fmt, metric, label, kw in (
+          ("ner", "tagging", "seqeval", "NER, span F1", dict(labels=XGLUE_NER_TAGS)),
+          ("pos", "tagging", "token_accuracy", "POS, tag accuracy", dict(labels=UPOS)),
+          ("nc", "classification", "accuracy", "news classification", dict(labels=XGLUE_NC_LABELS, pair=True)),
+          ("mlqa", "span_qa", "mlqa", "MLQA, trained on its SQuAD v1.1", {}),
+          ("xnli", "classification", "accuracy", "XNLI, trained on its MultiNLI", dict(labels=NLI_LABELS, pair=True)),
+          ("pawsx", "classification", "accuracy", "PAWS-X", dict(labels=PARAPHRASE_LABELS, pair=True)),
+          ("qadsm", "classification", "accuracy", "query-ad matching", dict(labels=XGLUE_QADSM_LABELS, pair=True)),
+          ("wpr", "classification", "ndcg", "web page ranking, nDCG per query", dict(labels=XGLUE_WPR_LABELS, pair=True)),
+          ("qam", "classification", "accuracy", "QA matching", dict(labels=XGLUE_QAM_LABELS, pair=True)),
+      )),  # fmt: skip
 ]
 
 BUILTIN_TASKS: dict[str, Task] = {t.name: t for t in _BUILTIN}
@@ -175,7 +220,7 @@ def build_registry(overrides: dict | None) -> dict[str, Task]:
             raise ConfigError(
                 f"config key 'tasks.{name}.{sorted(unknown)[0]}' is unknown; a task takes {sorted(_FIELDS - {'name'})}."
             )
-        for key in ("languages", "labels"):
+        for key in ("languages", "labels", "train_first"):
             if spec.get(key) is not None:
                 spec[key] = tuple(spec[key])
         if name in registry:

@@ -30,7 +30,7 @@ def _alternatives(names):
 wildcard_constraints:
     model=_alternatives(EXP.models),
     pipeline=_alternatives(EXP.pipelines),
-    train_task=_alternatives(EXP.trained_targets),
+    train_task=_alternatives(EXP.train_chains),
     seed=r"\d+",
     seedtag=r"base|seed\d+",
 
@@ -60,7 +60,7 @@ def fetched_tasks():
     names = {t.name for t in EXP.targets if t.source in ("hub", "release")}
     for p in EXP.pipelines.values():
         names |= {n for n in p.tasks if EXP.tasks[n].source in ("hub", "release")}
-    names |= {t.trainer for t in EXP.targets if t.trained and EXP.tasks[t.trainer].source in ("hub", "release")}
+    names |= {t for t in EXP.train_chains if EXP.tasks[t].source in ("hub", "release")}  # with train_first stages
     return sorted(names)
 
 

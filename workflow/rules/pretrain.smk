@@ -1,5 +1,6 @@
 # Base encoders: downloaded from the Hub (login node), pretrained by masked-LM on the synthetic
-# corpus, or randomly initialised like another model (the control of the tiny preset).
+# corpus, randomly initialised like another model (the control of the tiny preset), or another
+# model cut to its first layers (smaller models of one family, for the scale question).
 
 
 rule pretrain_mlm:
@@ -45,6 +46,27 @@ rule random_init:
         ENV_TRAIN
     shell:
         "python -m xstilts.jobs random-init --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
+
+
+rule truncate_model:
+    """A smaller model of one family (the scale question): the first `layers` layers of `like`."""
+    input:
+        like=lambda wc: PLAN.base_encoder(EXP.models[wc.model].like),
+    output:
+        meta=f"{OUT}/models/{{model}}/base/checkpoint.json",
+        weights=f"{OUT}/models/{{model}}/base/model.safetensors",
+    wildcard_constraints:
+        model=model_alternatives("truncated"),
+    params:
+        spec=lambda wc: canonical_json({"layers": EXP.models[wc.model].layers}),
+    resources:
+        **rule_resources("truncate_model"),
+    log:
+        f"{OUT}/logs/pretrain/{{model}}.log",
+    conda:
+        ENV_TRAIN
+    shell:
+        "python -m xstilts.jobs truncate-model --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
 
 
 rule fetch_model:

@@ -18,6 +18,7 @@ REPORT_OUTPUTS = [
 ]
 if "task_category" in EXP.analyses:
     REPORT_OUTPUTS += [f"{TABLES}/task_category.md", f"{OUT}/figures/task_category.png"]
+REPORT_OUTPUTS += [f for name in RQ_ANALYSES if name in EXP.analyses for f in (f"{TABLES}/{name}.md", f"{OUT}/figures/{name}.png")]
 
 
 rule collect_scores:
@@ -181,3 +182,35 @@ rule language_figures:
     shell:
         "python -m xstilts.report language-figures --params {params.spec:q} --scores {input:q} "
         "--out-dir {params.out_dir:q} {params.targets:q} > {log:q} 2>&1"
+
+
+# Research questions 1, 3, 4 and 5 (config/rq/): one rule each, made in a loop because they share
+# their shape -- scores_long.csv in; a table (csv, md, tex, plus any extra CSV) and a figure out.
+# Their params hold exactly what each compares (Plan.analysis_params), so editing one reruns only it.
+for _name, _extra in RQ_ANALYSES.items():
+    if _name not in EXP.analyses:
+        continue
+
+    rule:
+        name:
+            _name
+        input:
+            f"{TABLES}/scores_long.csv",
+        output:
+            csv=f"{TABLES}/{_name}.csv",
+            md=report(f"{TABLES}/{_name}.md", caption=f"../report/{_name}.rst", category="Research questions"),
+            tex=f"{TABLES}/{_name}.tex",
+            figure=report(f"{OUT}/figures/{_name}.png", caption=f"../report/{_name}_figure.rst", category="Research questions"),
+            **{e: f"{TABLES}/{_name}_{e}.csv" for e in _extra},
+        params:
+            spec=PLAN.analysis_params(_name),
+            prefix=lambda wc, output: os.path.splitext(output.csv)[0],
+        resources:
+            **rule_resources(_name),
+        log:
+            f"{OUT}/logs/report/{_name}.log",
+        conda:
+            ENV_REPORT
+        shell:
+            f"python -m xstilts.report {_name.replace('_', '-')} --params {{params.spec:q}} --scores {{input:q}} "
+            "--prefix {params.prefix:q} --figure {output.figure:q} > {log:q} 2>&1"
