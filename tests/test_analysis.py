@@ -320,13 +320,13 @@ def test_every_research_question_preset_resolves(path, monkeypatch, tmp_path):
     monkeypatch.setenv("XSTILTS_REALMINI", str(tmp_path))
     exp = Experiment(load_yaml(path))
     question = {"low-resource": "low_resource", "scale": "scale", "order": "order", "mixed-language": "mixed_language",
-                "task-category": "task_category"}[path.stem.removesuffix("-mini")]  # fmt: skip
+                "task-category": "task_category"}[path.stem.removesuffix("-mini").removesuffix("-tiny")]  # fmt: skip
     assert exp.analyses == [question]
     if question != "task_category" and (question != "scale" or path.stem == "scale"):
         spec = json.loads(Plan(exp).analysis_params(question))  # scale-mini counts the local model's weights
         assert spec["baseline"] in {p for m in exp.models for p in exp.model_pipelines(m)}
-    if path.stem.endswith("-mini"):
-        assert exp.seeds == [0] or path.stem == "task-category-mini"
+    if path.stem.endswith(("-mini", "-tiny")):
+        assert exp.seeds == [0] or path.stem in ("task-category-mini", "order-tiny")
         assert all(exp.job_resources("target", m).gpu == 0 for m in exp.models)
 
 

@@ -303,3 +303,32 @@ def test_dry_run_fetches_hub_corpora_and_translations_on_the_login_node(tmp_path
     assert counts["fetch_corpus"] == 2 and counts["fetch_translation"] == 1 + 14  # and mnli_mt of config.yaml
     trained = sum(p.trains for p in Experiment(cfg).pipelines.values())
     assert counts["train_intermediate"] == trained and "mnli_mlm" in Experiment(cfg).pipelines
+
+
+def test_mixed_language_job_then_a_second_stage_that_keeps_the_head(toy, tiny_encoder_dir, tmp_path, caplog):
+    """translation_ratio 0.5 of 24 English rows with one translated copy: 12 rows from each file, every
+    example once.  A later target stage (train_first, e.g. XCOPA's COPA after Social IQa) then starts
+    from that checkpoint with its head, not a fresh one."""
+    from dataclasses import replace
+
+    caplog.set_level("INFO", logger="xstilts")
+    data = {"toy_cls": {"root": str(toy / "data"), "train_languages": ["en"], "cap": None,
+                        "translations": {"de": str(toy / "mt/toy_cls.de.jsonl")}, "translation_ratio": 0.5}}  # fmt: skip
+    first = tmp_path / "mixed/checkpoint.json"
+    jobs.train(_params(toy, data=data), os.path.join(tiny_encoder_dir, "config.json"), str(first), threads=1)
+    assert f"mixed-language data: 12 of 24 rows from {toy / 'data/toy_cls/train/en.jsonl'}" in caplog.text
+    assert f"mixed-language data: 12 of 24 rows from {toy / 'mt/toy_cls.de.jsonl'}" in caplog.text
+    assert "training toy_cls: 24 examples" in caplog.text
+
+    second_task = replace(CLS, name="toy_cls2")
+    write_jsonl(toy / "data/toy_cls2/train/en.jsonl", [json.loads(line) for line in (toy / "data/toy_cls/train/en.jsonl").read_text().splitlines()])
+    params = _params(toy, phase="target", tasks=[jobs.task_to_dict(second_task, training=True)], from_base=False, init_head="toy_cls",
+                     data={"toy_cls2": {"root": str(toy / "data"), "train_languages": ["en"], "cap": None}},
+                     hparams={**HP, "epochs": 1, "lr": 1e-12})  # fmt: skip  # a step too small to move the weights
+    second = tmp_path / "second/checkpoint.json"
+    jobs.train(params, str(first), str(second), threads=1)
+    assert "head of 'toy_cls' carried over" in caplog.text
+    a = load_task_model(str(first.parent), {"toy_cls": CLS}).heads["toy_cls"]
+    b = load_task_model(str(second.parent), {"toy_cls2": second_task}).heads["toy_cls2"]
+    for x, y in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(x, y, atol=1e-6)

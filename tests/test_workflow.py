@@ -290,6 +290,8 @@ def test_plotting_option_reruns_only_the_figure(tiny_run):
         ("order", {"train_intermediate": 24, "train_target": 216, "fetch_translation": 14, "order": 1}),
         # 4 ratios x 3 seeds; 5 rows x 3 seeds x 7 training tasks
         ("mixed-language", {"train_intermediate": 12, "train_target": 105, "fetch_translation": 14, "mixed_language": 1}),
+        # the synthetic world in XGLUE's layout: 5 intermediate runs x 2 seeds; 4 rows x 2 seeds x 3 XGLUE targets
+        ("order-tiny", {"synthetic_xglue": 1, "fetch_dataset": 3, "train_intermediate": 10, "train_target": 24, "order": 1}),
     ],
 )
 def test_research_question_presets_plan_their_grids(preset, expected, tmp_path):

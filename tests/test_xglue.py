@@ -200,3 +200,32 @@ def test_pos_main_metric_is_token_accuracy():
     preds = [["PRON", "VERB", "ADP"], ["PRON", "VERB", "PUNCT"]]
     result, _ = score(task, rows, preds, "fr")
     assert result[task.main_metric] == pytest.approx(5 / 6)
+
+
+def test_synthetic_world_written_in_xglue_layout_reads_back_row_for_row(tmp_path):
+    """config/rq/order-tiny.yaml: the synthetic world's POS, topic and QA rows written as XGLUE release
+    files (rule synthetic_xglue) come back unchanged through the XGLUE readers and preparation."""
+    from xstilts.release_files import prepare_release_task
+    from xstilts.synthetic import TOPIC_LABELS, generate_world
+    from xstilts.xglue import write_synthetic_release
+
+    generate_world(tmp_path / "world", n_corpus=10, n_train=12, n_validation=10, n_test=10, languages=["xa"])
+    counts = write_synthetic_release(tmp_path / "world", tmp_path / "release", ["en", "xa"])
+    assert counts["pos"] == {"train": {"en": 12}, "validation": {"en": 10, "xa": 10}, "test": {"en": 10, "xa": 10}}
+    assert (tmp_path / "release/xglue_full_dataset/NC/xglue.nc.xa.dev").is_file()
+    assert (tmp_path / "release/xglue_full_dataset/MLQA/MLQA_V1/dev/dev-context-xa-question-xa.json").is_file()
+
+    def source(task, split, lang):
+        return [json.loads(line) for line in (tmp_path / "world" / task / split / f"{lang}.jsonl").read_text().splitlines()]
+
+    pos = xglue.read_xglue("xglue_pos", tmp_path / "release", "validation", "xa", known_languages=["en", "xa"])
+    assert [(r["tokens"], r["tags"]) for r in pos] == [(r["tokens"], r["tags"]) for r in source("syn_pos", "validation", "xa")]
+    nc = xglue.read_xglue("xglue_nc", tmp_path / "release", "train", "en", known_languages=["en", "xa"])
+    assert [(r["text_a"], r["label"]) for r in nc] == [(r["text_a"], r["label"]) for r in source("syn_topic", "train", "en")]
+    qa = xglue.read_xglue("xglue_mlqa", tmp_path / "release", "test", "xa", known_languages=["en", "xa"])
+    assert [(r["id"], r["context"], r["answers"]) for r in qa] == [(r["id"], r["context"], r["answers"]) for r in source("syn_qa", "test", "xa")]
+    with pytest.raises(ConfigError, match="XGLUE POS has no language 'xa'"):  # XGLUE's own list unless told otherwise
+        xglue.read_xglue("xglue_pos", tmp_path / "release", "validation", "xa")
+    manifest = prepare_release_task("xglue_nc", tmp_path / "release", tmp_path / "prepared", languages=["en", "xa"],
+                                    labels=TOPIC_LABELS, known_languages=["en", "xa"])  # fmt: skip
+    assert manifest["row_counts"]["validation"] == {"en": 10, "xa": 10} and manifest["labels"] == list(TOPIC_LABELS)

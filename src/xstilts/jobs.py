@@ -118,6 +118,14 @@ def synthesize(params: dict, out: str) -> None:
     generate_world(os.path.dirname(out), **params)
 
 
+def synthetic_xglue(params: dict, world: str, out: str) -> None:
+    """The synthetic world's POS, NC and MLQA tasks written as XGLUE release files (beside ``out``)."""
+    from .xglue import write_synthetic_release
+
+    counts = write_synthetic_release(os.path.dirname(world), os.path.dirname(out), params["languages"])
+    write_json(out, {"kind": "synthetic_xglue", "rows": counts, **params, **provenance()})
+
+
 def fetch_data(params: dict, out: str) -> None:
     """Write a Hub dataset (pinned revision) or a task's release files as the project's JSONL."""
     task = task_from_dict(params["task"])
@@ -130,7 +138,8 @@ def fetch_data(params: dict, out: str) -> None:
     else:
         from .release_files import prepare_release_task
 
-        prepare_release_task(task.name, params["root"], out_root, languages=params["languages"], on_bad_row=params["on_bad_row"])
+        prepare_release_task(task.name, params["root"], out_root, languages=params["languages"], on_bad_row=params["on_bad_row"],
+                             labels=task.labels, known_languages=task.languages)  # the config's task, where it redefines them
     if not os.path.exists(out):
         raise XstiltsError(f"preparing task '{task.name}' wrote no manifest at '{out}'.")
 
@@ -538,6 +547,7 @@ def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: i
 
 COMMANDS = {
     "synthesize": (synthesize, ["out"]),
+    "synthetic-xglue": (synthetic_xglue, ["world", "out"]),
     "fetch-data": (fetch_data, ["out"]),
     "fetch-corpus": (fetch_corpus, ["out"]),
     "fetch-translation": (fetch_translation, ["out"]),

@@ -26,6 +26,7 @@ RULE_FAMILIES = {
     "evaluate_target": "evaluate",
     "evaluate_retrieval": "retrieval",
     "synthesize_world": CPU_FAMILY,
+    "synthetic_xglue": CPU_FAMILY,
     "random_init": CPU_FAMILY,
     "truncate_model": CPU_FAMILY,
     "collect_scores": CPU_FAMILY,
@@ -143,6 +144,21 @@ class Plan:
 
     def synthetic_world(self) -> str:
         return f"{self.out}/data/synthetic/world.json"
+
+    def synthetic_xglue(self) -> str:
+        """The synthetic world written as XGLUE release files (a task's root may point here)."""
+        return f"{self.out}/data/synthetic_xglue/manifest.json"
+
+    def fetch_inputs(self, task_name: str) -> list[str]:
+        """A release task read from files the workflow writes (the synthetic world in XGLUE's layout)."""
+        root = self.exp.tasks[task_name].root
+        made = os.path.dirname(self.synthetic_xglue())
+        return [self.synthetic_xglue()] if root and os.path.normpath(root) == os.path.normpath(made) else []
+
+    def synthetic_xglue_params(self) -> str:
+        from .synthetic import LANGUAGES
+
+        return canonical_json({"languages": list(LANGUAGES)})
 
     # ------------------------------------------------------------------ extra intermediate data
 

@@ -328,6 +328,8 @@ def prepare_release_task(
     splits: Iterable[str] | None = None,
     max_rows: int | None = None,
     on_bad_row: str = "error",
+    labels: Iterable[str] | None = None,
+    known_languages: Iterable[str] | None = None,
 ) -> dict:
     """Convert a release-file task into ``{out_root}/{task}/{split}/{lang}.jsonl`` plus a manifest.
 
@@ -336,6 +338,8 @@ def prepare_release_task(
     BUCC is mined from whole corpora rather than stored as pairs: its release files are checked
     with :func:`read_bucc` and described in the manifest (sentence and gold-pair counts per split
     and language), and evaluation reads them with :func:`read_bucc` and :data:`XTREME_BUCC_SPLITS`.
+    ``labels`` and ``known_languages`` replace the registry's where an experiment's config redefines
+    the task (the synthetic world written in XGLUE's layout has its own tags and languages).
     """
     entry = HUB_DATASETS.get(task)
     if not isinstance(entry, ReleaseOnly):
@@ -346,10 +350,12 @@ def prepare_release_task(
         raise ConfigError(f"Task {task!r} reads release files and needs 'root' (their directory) in the config.")
     if isinstance(languages, str):
         languages = [languages]
-    langs = list(entry.languages) if languages is None else list(dict.fromkeys(languages))
-    unknown = [lang for lang in langs if lang not in entry.languages]
+    allowed = tuple(entry.languages if known_languages is None else known_languages)
+    langs = list(allowed) if languages is None else list(dict.fromkeys(languages))
+    unknown = [lang for lang in langs if lang not in allowed]
     if unknown:
-        raise ConfigError(f"Task {task!r} has no language {', '.join(map(repr, unknown))}; it has {', '.join(entry.languages)}.")
+        raise ConfigError(f"Task {task!r} has no language {', '.join(map(repr, unknown))}; it has {', '.join(allowed)}.")
+    labels = entry.labels if labels is None else tuple(labels)
     is_xglue = entry.reader == "read_xglue"
     # splits whose labels are hidden are not prepared unless asked for (an XGLUE test file without
     # labels then fails with a DataError naming it)
@@ -365,7 +371,7 @@ def prepare_release_task(
     manifest: dict[str, Any] = {
         "task": task,
         "format": entry.format,
-        "labels": None if entry.labels is None else list(entry.labels),
+        "labels": None if labels is None else list(labels),
         "source": "release",
         "path": str(path),
         "reader": entry.reader,
@@ -405,7 +411,7 @@ def prepare_release_task(
             if is_xglue:
                 if split not in xglue.splits_for(task, lang):
                     continue  # XGLUE trains on English only
-                rows = read_xglue(task, path, split, lang)
+                rows = read_xglue(task, path, split, lang, known_languages=allowed)
             elif task == "cosmosqa":
                 rows = read_cosmosqa(path, split)
             else:
@@ -416,7 +422,7 @@ def prepare_release_task(
             for i, row in enumerate(rows):
                 where = f"{task} {split}{f' {lang}' if is_xglue else ''} release row {i} (id {row.get('id')})"
                 try:
-                    validate_row(row, entry.format, entry.labels, where)
+                    validate_row(row, entry.format, labels, where)
                     if row["id"] in seen:
                         raise DataError(f"{where}: duplicate id {row['id']!r}")
                 except DataError as exc:

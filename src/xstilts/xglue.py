@@ -74,15 +74,18 @@ def splits_for(task: str, lang: str) -> list[str]:
     return ["train", "validation", "test"] if lang == "en" else ["validation", "test"]
 
 
-def release_file(root: str | os.PathLike, task: str, split: str, lang: str) -> Path:
-    """The release file of (task, our split, language); DataError naming it and the archive if missing."""
+def release_file(root: str | os.PathLike, task: str, split: str, lang: str, known_languages=None) -> Path:
+    """The release file of (task, our split, language); DataError naming it and the archive if missing.
+    ``known_languages`` replaces XGLUE's language list (files written in XGLUE's layout for other
+    languages, e.g. the synthetic world's)."""
     key = task_name(task)
     if split not in SPLITS:
         raise ConfigError(f"XGLUE has no split {split!r}; use train, validation (XGLUE's dev) or test.")
     if split == "train" and lang != "en":
         raise ConfigError(f"XGLUE has English training data only, not {lang!r}.")
-    if lang not in languages(key):
-        raise ConfigError(f"XGLUE {key.upper()} has no language {lang!r}; it has {', '.join(languages(key))}.")
+    known = tuple(languages(key) if known_languages is None else known_languages)
+    if lang not in known:
+        raise ConfigError(f"XGLUE {key.upper()} has no language {lang!r}; it has {', '.join(known)}.")
     directory, names = RELEASE_FILES[key]
     relative = Path(directory) / names[SPLITS[split]].format(lang=lang)
     root = Path(root)
@@ -218,12 +221,58 @@ def _read_squad(path: Path) -> list[dict]:
     return rows
 
 
-def read_xglue(task: str, root: str | os.PathLike, split: str, lang: str) -> list[dict]:
+def read_xglue(task: str, root: str | os.PathLike, split: str, lang: str, known_languages=None) -> list[dict]:
     """Rows of one XGLUE task, split (train, validation = XGLUE's dev, test) and language, in our format."""
     key = task_name(task)
-    path = release_file(root, key, split, lang)
+    path = release_file(root, key, split, lang, known_languages)
     if key in ("ner", "pos"):
         return _read_conll(path)
     if key == "mlqa":
         return _read_squad(path)
     return _read_tsv(path, key, split)
+
+
+# ------------------------------------------------------------------------- the synthetic world, in XGLUE's layout
+
+SYNTHETIC_SOURCES = {"pos": "syn_pos", "nc": "syn_topic", "mlqa": "syn_qa"}  # XGLUE task <- synthetic task
+
+
+def write_synthetic_release(world_root: str | os.PathLike, out_root: str | os.PathLike, languages) -> dict:
+    """Write the synthetic world's tagging, classification and QA tasks as XGLUE release files --
+    POS ("word label" lines), NC (title TAB body TAB category; the synthetic sentence is both title
+    and body) and MLQA (SQuAD JSON) -- under ``{out_root}/xglue_full_dataset/``, so that the XGLUE
+    readers and the whole workflow run on it offline.  Returns {task: {split: {lang: rows}}}."""
+    from .utils import atomic_path
+
+    world, out = Path(world_root), Path(out_root) / RELEASE_DIR
+    counts: dict = {}
+
+    def rows_of(task, split, lang):
+        with open(world / task / split / f"{lang}.jsonl", encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+    def write(path: Path, text: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    for key, source in SYNTHETIC_SOURCES.items():
+        directory, names = RELEASE_FILES[key]
+        for split, theirs in SPLITS.items():
+            for lang in languages:
+                if split not in splits_for(key, lang):
+                    continue
+                rows = rows_of(source, split, lang)
+                if key == "pos":
+                    text = "".join("".join(f"{w} {t}\n" for w, t in zip(r["tokens"], r["tags"])) + "\n" for r in rows)
+                elif key == "nc":
+                    text = "".join(f"{r['text_a']}\t{r['text_a']}\t{r['label']}\n" for r in rows)
+                else:
+                    qas = [{"id": r["id"], "question": r["question"],
+                            "answers": [{"text": t, "answer_start": s} for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])]}
+                           for r in rows]  # fmt: skip
+                    paragraphs = [{"context": r["context"], "qas": [qa]} for r, qa in zip(rows, qas)]
+                    text = json.dumps({"version": "synthetic", "data": [{"title": source, "paragraphs": paragraphs}]}, ensure_ascii=False)
+                write(out / directory / names[theirs].format(lang=lang), text)
+                counts.setdefault(key, {}).setdefault(split, {})[lang] = len(rows)
+    return counts

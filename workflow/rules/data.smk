@@ -17,7 +17,28 @@ rule synthesize_world:
         "python -m xstilts.jobs synthesize --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
+rule synthetic_xglue:
+    """The synthetic world's POS, NC and MLQA tasks written as XGLUE release files, so that XGLUE's
+    readers run end to end offline (config/rq/order-tiny.yaml)."""
+    input:
+        world=PLAN.synthetic_world(),
+    output:
+        PLAN.synthetic_xglue(),
+    params:
+        spec=PLAN.synthetic_xglue_params(),
+    resources:
+        **rule_resources("synthetic_xglue"),
+    log:
+        f"{OUT}/logs/data/synthetic_xglue.log",
+    conda:
+        ENV_DATA
+    shell:
+        "python -m xstilts.jobs synthetic-xglue --params {params.spec:q} --world {input.world:q} --out {output:q} > {log:q} 2>&1"
+
+
 rule fetch_dataset:
+    input:
+        lambda wc: PLAN.fetch_inputs(wc.task),
     output:
         f"{EXP.resources_dir}/data/{{task}}/manifest.json",
     wildcard_constraints:
