@@ -70,7 +70,8 @@ def rule_commands() -> dict[str, tuple[str, str, str]]:
 def test_every_rule_has_an_env_file_and_a_job_command():
     rules = rule_commands()
     assert {p.name for p, _, _ in rules.values()} == {p.name for p in ENV_FILES} == {"train.yaml", "data.yaml", "report.yaml"}
-    assert {r for r, (p, _, _) in rules.items() if p.name == "data.yaml"} == {"synthesize_world", "fetch_dataset", "fetch_model", "fetch_corpus", "fetch_translation"}
+    assert {r for r, (p, _, _) in rules.items() if p.name == "data.yaml"} == {"synthesize_world", "synthetic_xglue", "fetch_dataset", "fetch_model",
+                                                                          "fetch_corpus", "fetch_translation"}  # fmt: skip
     assert {r for r, (_, m, _) in rules.items() if m == "xstilts.report"} == {"collect_scores", "transfer_matrix_table", "transfer_matrix_figure",
                                                                          "language_tables", "statistics", "published_comparison",
                                                                          "task_category", "language_figures"}  # fmt: skip
@@ -78,6 +79,11 @@ def test_every_rule_has_an_env_file_and_a_job_command():
         assert path.exists(), (rule, path)
         if module == "xstilts.jobs":
             assert command in job_commands(), (rule, command)
+    # the research-question rules, made in a loop, call `xstilts.report <name with dashes>` in the report env
+    from xstilts.analysis import _COMMANDS
+    from xstilts.plan import RQ_ANALYSES
+
+    assert {name.replace("_", "-") for name in RQ_ANALYSES} == set(_COMMANDS)
 
 
 # ----------------------------------------------------------------------------- what the code imports

@@ -332,3 +332,24 @@ def test_mixed_language_job_then_a_second_stage_that_keeps_the_head(toy, tiny_en
     b = load_task_model(str(second.parent), {"toy_cls2": second_task}).heads["toy_cls2"]
     for x, y in zip(a.parameters(), b.parameters()):
         assert torch.allclose(x, y, atol=1e-6)
+
+
+def test_a_decoder_llm_trains_with_last_token_pooling(toy, tiny_encoder_dir, tmp_path):
+    """config/rq/scale.yaml's multilingual decoder LLM: a causal LM checkpoint (its lm_head is not an
+    encoder weight) trains with the same heads, the sentence vector being the last real token's state."""
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    config = Qwen2Config(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         intermediate_size=64, max_position_embeddings=128, tie_word_embeddings=False,
+                         pad_token_id=tok.pad_token_id)  # fmt: skip
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(config).save_pretrained(tmp_path / "llm")
+    tok.save_pretrained(tmp_path / "llm")
+    out = tmp_path / "trained/checkpoint.json"
+    params = _params(toy, model={"dtype": "float32", "pooling": "last", "encoder_module": None}, hparams={**HP, "epochs": 2})
+    jobs.train(params, str(tmp_path / "llm/config.json"), str(out), threads=1)
+    meta = json.loads(out.read_text())
+    assert meta["pooling"] == "last" and meta["heads"] == ["toy_cls"]
+    model = load_task_model(str(out.parent), {"toy_cls": CLS})
+    assert type(model.encoder).__name__ == "Qwen2Model" and model.pooling == "last"
