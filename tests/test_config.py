@@ -303,6 +303,7 @@ def test_mixed_language_rows_use_each_example_once():
 def test_analyses_name_rows_and_classes():
     cfg = tiny()
     cfg["report"]["analyses"] = ["low_resource"]
+    del cfg["report"]["order"]
     cfg["report"]["low_resource"] = {"classes": {"xa": 1, "xb": 2, "xc": 3}}
     with pytest.raises(ConfigError, match="no resource class for language 'xd'"):
         Experiment(cfg)

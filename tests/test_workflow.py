@@ -196,6 +196,12 @@ def test_tables_statistics_and_report_of_the_tiny_run(tiny_run, tmp_path):
     assert set(category["category"]) == {"syntactic", "extractive_qa"}
     assert set(category["column"]) == {"syn_pos", "syn_topic", "syn_tatoeba", "all syntactic", "all semantic"}
     assert (work / "results/tiny/figures/task_category.png").read_bytes()[:4] == b"\x89PNG"
+    # research question 3's rule (made in a loop, run for real here): the multitask run against its single tasks
+    order = pd.read_csv(tables / "order.csv")
+    assert set(order["pipeline"]) == {"multitask", "syn_gram", "syn_qa"} and set(order["comparison"]) == {"multitask_vs_single"}
+    assert order.loc[order["pipeline"] == "multitask", "vs_first"].abs().max() < 1e-12  # the first row against itself
+    assert "multitask_vs_single" in (tables / "order.md").read_text()
+    assert (work / "results/tiny/figures/order.png").read_bytes()[:4] == b"\x89PNG"
     for target in ("syn_pos", "syn_topic", "syn_tatoeba"):
         assert (work / f"results/tiny/figures/per_language/{target}.png").read_bytes()[:4] == b"\x89PNG"
     snakemake(work, "--cores", "1", "--configfile", "test.yaml", "--report", str(tmp_path / "report.html"))
@@ -231,7 +237,7 @@ def _rerun_counts(work, edit):
 
 
 REPORT = {"collect_scores": 1, "transfer_matrix_table": 1, "transfer_matrix_figure": 1, "language_tables": 1, "statistics": 1,
-          "published_comparison": 1, "task_category": 1, "language_figures": 1, "all": 1}  # fmt: skip
+          "published_comparison": 1, "task_category": 1, "order": 1, "language_figures": 1, "all": 1}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -290,8 +296,8 @@ def test_plotting_option_reruns_only_the_figure(tiny_run):
         ("order", {"train_intermediate": 24, "train_target": 216, "fetch_translation": 14, "order": 1}),
         # 4 ratios x 3 seeds; 5 rows x 3 seeds x 7 training tasks
         ("mixed-language", {"train_intermediate": 12, "train_target": 105, "fetch_translation": 14, "mixed_language": 1}),
-        # the synthetic world in XGLUE's layout: 5 intermediate runs x 2 seeds; 4 rows x 2 seeds x 3 XGLUE targets
-        ("order-tiny", {"synthetic_xglue": 1, "fetch_dataset": 3, "train_intermediate": 10, "train_target": 24, "order": 1}),
+        # the synthetic world in XGLUE's layout: 5 intermediate runs x 2 seeds; 6 rows x 2 seeds x 3 XGLUE targets
+        ("order-tiny", {"synthetic_xglue": 1, "fetch_dataset": 3, "train_intermediate": 10, "train_target": 36, "order": 1}),
     ],
 )
 def test_research_question_presets_plan_their_grids(preset, expected, tmp_path):

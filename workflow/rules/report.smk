@@ -203,6 +203,9 @@ for _name, _extra in RQ_ANALYSES.items():
             figure=report(f"{OUT}/figures/{_name}.png", caption=f"../report/{_name}_figure.rst", category="Research questions"),
             **{e: f"{TABLES}/{_name}_{e}.csv" for e in _extra},
         params:
+            # the loop variable goes through params: Snakemake formats a shell command when the job
+            # runs, when `_name` holds the loop's last value
+            command=_name.replace("_", "-"),
             spec=PLAN.analysis_params(_name),
             prefix=lambda wc, output: os.path.splitext(output.csv)[0],
         resources:
@@ -212,5 +215,5 @@ for _name, _extra in RQ_ANALYSES.items():
         conda:
             ENV_REPORT
         shell:
-            f"python -m xstilts.report {_name.replace('_', '-')} --params {{params.spec:q}} --scores {{input:q}} "
+            "python -m xstilts.report {params.command} --params {params.spec:q} --scores {input:q} "
             "--prefix {params.prefix:q} --figure {output.figure:q} > {log:q} 2>&1"
