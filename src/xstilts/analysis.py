@@ -530,8 +530,8 @@ def write_scale(long: pd.DataFrame, params_millions: dict[str, float], prefix: s
 
 
 def _scale_figure(table: pd.DataFrame, path: str, *, baseline, scale, width, dpi, font_scale, seeds) -> None:
-    """Gain (y) against parameter count (x, log): one panel per target and one for the mean over
-    targets, one line per pipeline, error bars = seed sd."""
+    """Gain (y) against parameter count (x, log scale when the sizes span a factor 3 or more): one
+    panel per target and one for the mean over targets, one line per pipeline, error bars = seed sd."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import NullLocator
 
@@ -546,15 +546,21 @@ def _scale_figure(table: pd.DataFrame, path: str, *, baseline, scale, width, dpi
             ax.plot(s["params_millions"], s["gain"] * scale, marker="o", ms=3.5, lw=1.2, color=color, zorder=3)
             _whiskers(ax, s["params_millions"], s["gain"] * scale, s["gain_sd"] * scale, ecolor=color, zorder=3)
         _zero(ax)
-        ax.set_xscale("log")
-        ax.set_xticks(sizes["params_millions"])
-        ax.set_xticklabels([f"{m}\n{v:g}M" for m, v in zip(sizes["model"], sizes["params_millions"])], fontsize="x-small")
-        ax.xaxis.set_minor_locator(NullLocator())
         lo, hi = sizes["params_millions"].min(), sizes["params_millions"].max()
-        ax.set_xlim(lo / 1.5, hi * 1.5)
+        log = hi / lo >= 3  # sizes within a factor 3 (one family cut to fewer layers): a linear axis keeps them apart
+        if log:
+            ax.set_xscale("log")
+            ax.set_xlim(lo / 1.5, hi * 1.5)
+        else:
+            pad = max(hi - lo, 1.0) * 0.12
+            ax.set_xlim(lo - pad, hi + pad)
+        ax.set_xticks(sizes["params_millions"])
+        ax.set_xticklabels([f"{m}\n{v:.0f}M" for m, v in zip(sizes["model"], sizes["params_millions"])], fontsize="x-small",
+                           rotation=30 if len(sizes) > 2 else 0, ha="right" if len(sizes) > 2 else "center")  # fmt: skip
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_title("mean over targets" if col == "mean" else col, fontsize="small")
         ax.set_ylabel(f"Δ vs {baseline} (x{scale:g})", fontsize="small")
-        ax.set_xlabel("parameters (log scale)", fontsize="x-small")
+        ax.set_xlabel(f"parameters ({'log' if log else 'linear'} scale)", fontsize="x-small")
     handles = [Line2D([], [], color=c, marker="o", ms=3.5, label=p) for c, p in zip(palette, pipes)]
     _save(plt, fig, path, dpi, handles, seeds)
 
