@@ -43,6 +43,15 @@ def _per_seed_cells(long: pd.DataFrame) -> pd.DataFrame:
     return main.groupby(["model", "pipeline", "target", "seed"], dropna=False, sort=False)["value"].mean().reset_index()
 
 
+def _text_table(table: pd.DataFrame, index: list[str], text) -> pd.DataFrame:
+    """The printable wide table: one row per ``index``, one column per value of ``table["column"]`` in
+    the order they first appear, each cell its ``text`` ('–' where a row has no value)."""
+    wide = table.assign(text=text).pivot_table(index=index, columns="column", values="text", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=list(dict.fromkeys(table["column"]))).fillna("–").reset_index()
+    wide.columns.name = None
+    return wide
+
+
 def task_gains(long: pd.DataFrame, pipeline_category: dict[str, str], target_group: dict[str, str]) -> pd.DataFrame:
     """One row per (model, pipeline, target): the pipeline's intermediate category, the target's group,
     the gain over ``none`` (mean over seeds) and its spread over seeds."""
@@ -97,10 +106,7 @@ def write_task_category(long: pd.DataFrame, pipeline_category: dict[str, str], t
             text += f" ± {_fmt(r['task_sd'] * scale, digits)}"
         return f"{text} ({r['n_tasks']})"
 
-    wide = table.assign(text=table.apply(cell, axis=1)).pivot_table(
-        index=["model", "category"], columns="column", values="text", aggfunc="first", sort=False)  # fmt: skip
-    wide = wide.reindex(columns=list(dict.fromkeys(table["column"]))).fillna("–").reset_index()
-    wide.columns.name = None
+    wide = _text_table(table, ["model", "category"], table.apply(cell, axis=1))
     seeds = int(gains["n_seeds"].max())
     groups = {g: sorted(t for t, v in target_group.items() if v == g and t in set(gains["target"])) for g in TARGET_GROUPS}
     caption = (f"Gain over `{BASELINE}` by intermediate-task category (rows) and target (columns), x{scale:g}: the mean over "
@@ -514,10 +520,8 @@ def write_scale(long: pd.DataFrame, params_millions: dict[str, float], prefix: s
     table = scale_table(long, params_millions, baseline, pipelines)
     _write_csv(_wide_numbers(table, ["pipeline", "model", "params_millions"], {"gain": "", "gain_sd": "_sd", "n_seeds": "_seeds"}),
                f"{prefix}.csv")  # fmt: skip
-    shown = table.assign(text=[_pm(g, s, digits, scale, True) for g, s in zip(table["gain"], table["gain_sd"])])
-    shown = shown.pivot_table(index=["pipeline", "model", "params_millions"], columns="column", values="text", aggfunc="first",
-                              sort=False).reindex(columns=list(dict.fromkeys(table["column"]))).fillna("–").reset_index()  # fmt: skip
-    shown.columns.name = None
+    shown = _text_table(table, ["pipeline", "model", "params_millions"],
+                        [_pm(g, s, digits, scale, True) for g, s in zip(table["gain"], table["gain_sd"])])  # fmt: skip
     shown["params_millions"] = [f"{v:g}" for v in shown["params_millions"]]
     shown = shown.rename(columns={"params_millions": "params (M)"})
     n = _n_seeds(long[long["pipeline"].isin(set(table["pipeline"]))])
@@ -604,10 +608,7 @@ def write_order(long: pd.DataFrame, comparisons: dict[str, list[str]], prefix: s
         text = f"{_pm(r.score, r.score_sd, digits, scale)} ({_pm(r.gain, r.gain_sd, digits, scale, True)})"
         return text if pd.isna(r.vs_first) else f"{text} [{_pm(r.vs_first, r.vs_first_sd, digits, scale, True)}]"
 
-    shown = table.assign(text=[cell(r) for r in table.itertuples()]).pivot_table(
-        index=["comparison", "model", "pipeline"], columns="column", values="text", aggfunc="first", sort=False)  # fmt: skip
-    shown = shown.reindex(columns=list(dict.fromkeys(table["column"]))).fillna("–").reset_index()
-    shown.columns.name = None
+    shown = _text_table(table, ["comparison", "model", "pipeline"], [cell(r) for r in table.itertuples()])
     n = _n_seeds(long[long["pipeline"].isin(set(table["pipeline"]))])
     caption = (f"Order of intermediate tasks: per comparison and model, each pipeline's score, main metric x{scale:g}, the "
                f"mean over {_seeds_text(n)} of the per-seed mean over languages, ± its seed spread; in round brackets the "
@@ -676,11 +677,8 @@ def write_mixed_language(long: pd.DataFrame, ratios: dict[str, float], prefix: s
     _write_csv(table, f"{prefix}.csv")
     text = [_fmt(s * scale, digits) + ("" if pd.isna(g) else f" ({_pm(g, sd, digits, scale, True)})")
             for s, g, sd in zip(table["score"], table["gain"], table["gain_sd"])]  # fmt: skip
-    shown = table.assign(text=text, column=table["target"] + ": " + table["part"], ratio=table["ratio"].map(
-        lambda r: "–" if pd.isna(r) else f"{r:g}"))  # fmt: skip
-    shown = shown.pivot_table(index=["model", "ratio", "pipeline"], columns="column", values="text", aggfunc="first", sort=False)
-    shown = shown.reindex(columns=list(dict.fromkeys(table["target"] + ": " + table["part"]))).fillna("–").reset_index()
-    shown.columns.name = None
+    labelled = table.assign(column=table["target"] + ": " + table["part"], ratio=table["ratio"].map(lambda r: "–" if pd.isna(r) else f"{r:g}"))
+    shown = _text_table(labelled, ["model", "ratio", "pipeline"], text)
     n = _n_seeds(long[long["pipeline"].isin(set(table["pipeline"]))])
     caption = (f"Mixed-language intermediate data: rows by model and ratio (the fraction of translated target-language "
                f"rows; 0 = English only; – = `{baseline}`). Per target, the English score and the mean over the other "
