@@ -280,6 +280,17 @@ def test_mixed_language_english_and_non_english_gains_by_ratio(tmp_path):
     md = (tmp_path / "mx.md").read_text()
     assert "xnli: non-English" in md and "73.5 (+8.5 ± 0.7)" in md
     assert (tmp_path / "mx.png").read_bytes()[:4] == b"\x89PNG"
+    # translations of de mixed in: de and sw become their own parts (mix100: de 0.76 vs 0.70, sw 0.70/0.72 vs 0.60)
+    split = mixed_language_table(_mixed_long(), RATIOS, "none", ["de"]).set_index(["pipeline", "part"])
+    assert split.loc[("mix100", "mixed in"), "gain"] == pytest.approx(0.06)
+    assert split.loc[("mix100", "not mixed in"), "gain"] == pytest.approx(0.11)
+    assert split.loc[("mix100", "non-English"), "gain"] == pytest.approx(0.085)
+    assert list(split.loc["none"].index) == ["English", "non-English", "mixed in", "not mixed in"]
+    # every other language mixed in: nothing to split
+    assert set(mixed_language_table(_mixed_long(), RATIOS, "none", ["de", "sw", "fr"])["part"]) == {"English", "non-English"}
+    write_mixed_language(_mixed_long(), RATIOS, str(tmp_path / "sp"), str(tmp_path / "sp.png"), translated=["de"])
+    md = (tmp_path / "sp.md").read_text()
+    assert "xnli: mixed in" in md and "xnli: not mixed in" in md and "mixed in (de)" in md
     with pytest.raises(ValueError, match="ratio of pipeline 'mix100' is 1.5"):
         mixed_language_table(_mixed_long(), {**RATIOS, "mix100": 1.5}, "none")
     with pytest.raises(ValueError, match="pipeline\\(s\\) 'mix25'"):
@@ -294,7 +305,7 @@ def test_analysis_subcommands_end_to_end(tmp_path):
         "scale": (_scale_long(), {"params_millions": {"small": 100, "large": 300}, "baseline": "none", "pipelines": ["mnli"],
                                   "width": 5.0, "dpi": 80}),
         "order": (_order_long(), {"comparisons": ORDER, "baseline": "none", "scale": 1.0, "digits": 3}),
-        "mixed-language": (_mixed_long(), {"ratios": RATIOS}),
+        "mixed-language": (_mixed_long(), {"ratios": RATIOS, "translated": ["de"]}),
     }  # fmt: skip
     for name, (long, params) in cases.items():
         scores = tmp_path / f"{name}.csv"
@@ -340,6 +351,7 @@ def test_research_question_presets_compare_what_they_say():
     assert scale["params_millions"] == {"mbert": 178, "xlmr-base": 278, "qwen2.5-0.5b": 494, "xlmr-large": 560}
     mixed = json.loads(Plan(Experiment(load_yaml(ROOT / "config/rq/mixed-language.yaml"))).analysis_params("mixed_language"))
     assert mixed["ratios"] == {"mnli_en": 0.0, "mnli_mix25": 0.25, "mnli_mix50": 0.5, "mnli_mix100": 1.0}
+    assert mixed["translated"] == ["ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
     order = Experiment(load_yaml(ROOT / "config/rq/order.yaml"))
     assert order.pipelines["mnli_en+mnli_tr"].parent() == "mnli_en"
     assert {t.name for t in order.targets} == {f"xglue_{n}" for n in ("ner", "pos", "nc", "mlqa", "xnli", "pawsx", "qadsm", "wpr", "qam")}

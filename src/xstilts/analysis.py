@@ -20,7 +20,8 @@ low-resource languages (Joshi et al. 2020 classes 0-5) than a baseline pipeline?
 ``order`` -- does the order of intermediate tasks (or an English-first vs mixed-language curriculum)
 matter?  Each pipeline against ``none`` and against its comparison's first pipeline.
 ``mixed_language`` -- intermediate data mixed from English and translated rows at a ratio: English
-and non-English gains over ``none`` against the ratio.
+and non-English gains over ``none`` against the ratio, the non-English ones also split into the
+languages mixed in and the rest.
 """
 
 from __future__ import annotations
@@ -650,41 +651,58 @@ def _order_figure(table: pd.DataFrame, path: str, *, baseline, scale, width, dpi
 # ----------------------------------------------------------------------------- mixed-language intermediate data
 
 
-def mixed_language_table(long: pd.DataFrame, ratios: dict[str, float], baseline: str) -> pd.DataFrame:
-    """One row per (model, ratio, pipeline, target, part) -- part ``English`` or ``non-English`` (the
-    mean over the other languages) -- with the score and the gain over ``baseline`` (NaN ratio: the
-    baseline itself)."""
+MIXED_PARTS = ("English", "non-English", "mixed in", "not mixed in")
+
+
+def mixed_language_table(long: pd.DataFrame, ratios: dict[str, float], baseline: str,
+                         translated: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:  # fmt: skip
+    """One row per (model, ratio, pipeline, target, part) -- part ``English``, ``non-English`` (the
+    mean over the other languages) and, where ``translated`` (the languages whose translations the
+    pipelines mix in) splits a target's other languages into two non-empty groups, ``mixed in`` and
+    ``not mixed in`` -- with the score and the gain over ``baseline`` (NaN ratio: the baseline itself)."""
     if not ratios:
         raise ValueError("mixed_language: params 'ratios' names no pipeline.")
     for p, r in ratios.items():
         if not isinstance(r, (int, float)) or not 0.0 <= r <= 1.0:
             raise ValueError(f"mixed_language: the ratio of pipeline '{p}' is {r!r}, not a fraction from 0 to 1.")
     main, pipelines = _select(long, baseline, list(ratios), "mixed_language")
-    main = main.assign(part=np.where(main["language"] == ENGLISH, "English", "non-English"))
+    english = main["language"] == ENGLISH
+    parts = [main.assign(part=np.where(english, "English", "non-English"))]
+    if translated:
+        other = main[~english]
+        seen = other["language"].isin(set(translated))
+        split = other.assign(part=np.where(seen, "mixed in", "not mixed in"))
+        both = split.groupby("target")["part"].nunique()  # a target whose languages all fall on one side gains nothing
+        parts.append(split[split["target"].isin(both[both == 2].index)])
+    main = pd.concat(parts, ignore_index=True)
     table = _compare(_seed_cells(main, ["part"]), baseline, ["part"])
     table.insert(1, "ratio", table["pipeline"].map(lambda p: np.nan if p == baseline else float(ratios[p])))
     by_ratio = [baseline, *sorted(pipelines, key=lambda p: (ratios[p], p))]
     order = {"model": list(dict.fromkeys(main["model"])), "pipeline": by_ratio, "target": list(dict.fromkeys(main["target"])),
-             "part": ["English", "non-English"]}  # fmt: skip
+             "part": list(MIXED_PARTS)}  # fmt: skip
     return _sorted(table, order)[["model", "ratio", "pipeline", "target", "part", "score", "score_sd", "gain", "gain_sd", "n_seeds"]]
 
 
 def write_mixed_language(long: pd.DataFrame, ratios: dict[str, float], prefix: str, figure: str, *, baseline: str = BASELINE,
-                         digits: int = 1, scale: float = 100.0, width: float = 7.0, dpi: int = 200, cmap: str = "RdBu",
-                         font_scale: float = 0.9) -> None:  # fmt: skip
+                         translated: list[str] | tuple[str, ...] = (), digits: int = 1, scale: float = 100.0,
+                         width: float = 7.0, dpi: int = 200, cmap: str = "RdBu", font_scale: float = 0.9) -> None:  # fmt: skip
     """``{prefix}.csv`` (long), ``.md``/``.tex`` (rows model, ratio, pipeline) and the gain-against-ratio figure."""
-    table = mixed_language_table(long, ratios, baseline)
+    table = mixed_language_table(long, ratios, baseline, translated)
     _write_csv(table, f"{prefix}.csv")
     text = [_fmt(s * scale, digits) + ("" if pd.isna(g) else f" ({_pm(g, sd, digits, scale, True)})")
             for s, g, sd in zip(table["score"], table["gain"], table["gain_sd"])]  # fmt: skip
     labelled = table.assign(column=table["target"] + ": " + table["part"], ratio=table["ratio"].map(lambda r: "–" if pd.isna(r) else f"{r:g}"))
     shown = _text_table(labelled, ["model", "ratio", "pipeline"], text)
     n = _n_seeds(long[long["pipeline"].isin(set(table["pipeline"]))])
+    split = ""
+    if set(table["part"]) & {"mixed in", "not mixed in"}:
+        split = (f" Where a target has both, the other languages are also split into those whose translations are mixed "
+                 f"in ({', '.join(sorted(translated))}) and the rest.")  # fmt: skip
     caption = (f"Mixed-language intermediate data: rows by model and ratio (the fraction of translated target-language "
                f"rows; 0 = English only; – = `{baseline}`). Per target, the English score and the mean over the other "
                f"languages, main metric x{scale:g}, each the mean over {_seeds_text(n)} of the per-seed value; in brackets "
                f"the gain over `{baseline}` paired by seed (seed s against seed s, a seed-free `{baseline}` against every "
-               f"seed). {SD_TEXT}.")  # fmt: skip
+               f"seed).{split} {SD_TEXT}.")  # fmt: skip
     _write_table(prefix, shown, caption, 3)
     _mixed_language_figure(table[table["pipeline"] != baseline], figure, baseline=baseline, scale=scale, width=width, dpi=dpi,
                            font_scale=font_scale, seeds=n)  # fmt: skip
@@ -692,17 +710,25 @@ def write_mixed_language(long: pd.DataFrame, ratios: dict[str, float], prefix: s
 
 def _mixed_language_figure(d: pd.DataFrame, path: str, *, baseline, scale, width, dpi, font_scale, seeds) -> None:
     """Gain over the baseline (y) against the ratio (x), one panel per target: solid = non-English
-    mean, dashed = English, a colour per model, error bars = seed sd."""
+    mean (or, where the table splits them, solid = languages mixed in and dotted = the rest), dashed
+    = English, a colour per model, error bars = seed sd."""
     from matplotlib.lines import Line2D
 
     plt, sns = _pyplot(font_scale)
     targets, models = list(dict.fromkeys(d["target"])), list(dict.fromkeys(d["model"]))
     palette = sns.color_palette("colorblind", len(models))
-    styles = {"non-English": ("-", "o"), "English": ("--", "s")}
+    styles = {"non-English": ("-", "o"), "mixed in": ("-", "^"), "not mixed in": (":", "v"), "English": ("--", "s")}
+    shown = set()
     fig, axes = _grid(plt, len(targets), width, 2.4)
     for ax, target in zip(axes, targets):
+        parts = set(d.loc[d["target"] == target, "part"])
+        if "mixed in" in parts:
+            parts.discard("non-English")
+        shown |= parts
         for color, model in zip(palette, models):
             for part, (ls, marker) in styles.items():
+                if part not in parts:
+                    continue
                 s = d[(d["target"] == target) & (d["model"] == model) & (d["part"] == part)].sort_values("ratio")
                 if s.empty:
                     continue
@@ -713,7 +739,7 @@ def _mixed_language_figure(d: pd.DataFrame, path: str, *, baseline, scale, width
         ax.set_title(target, fontsize="small")
         ax.set_xlabel("fraction of translated intermediate data", fontsize="x-small")
         ax.set_ylabel(f"Δ vs {baseline} (x{scale:g})", fontsize="small")
-    handles = [Line2D([], [], color="0.2", ls=ls, marker=m, ms=3.5, label=part) for part, (ls, m) in styles.items()]
+    handles = [Line2D([], [], color="0.2", ls=ls, marker=m, ms=3.5, label=part) for part, (ls, m) in styles.items() if part in shown]
     if len(models) > 1:
         handles += [Line2D([], [], color=c, lw=2, label=m) for c, m in zip(palette, models)]
     _save(plt, fig, path, dpi, handles, seeds)
@@ -725,7 +751,7 @@ _COMMANDS = {  # subcommand: (writer, required params keys, optional params keys
     "low-resource": (write_low_resource, ("classes",), ("baseline", "pipelines")),
     "scale": (write_scale, ("params_millions",), ("baseline", "pipelines")),
     "order": (write_order, ("comparisons",), ("baseline",)),
-    "mixed-language": (write_mixed_language, ("ratios",), ("baseline",)),
+    "mixed-language": (write_mixed_language, ("ratios",), ("baseline", "translated")),
 }
 SETTINGS = ("digits", "scale", "width", "dpi", "cmap", "font_scale")  # table and figure settings every writer takes
 

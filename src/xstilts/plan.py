@@ -292,7 +292,8 @@ class Plan:
         elif name == "order":
             spec |= {"comparisons": cfg["comparisons"]}
         elif name == "mixed_language":
-            spec |= {"ratios": {p: exp.pipelines[p].translation_ratio or 0.0 for p in cfg["pipelines"]}}
+            spec |= {"ratios": {p: exp.pipelines[p].translation_ratio or 0.0 for p in cfg["pipelines"]},
+                     "translated": sorted({lang for p in cfg["pipelines"] for lang, _ in exp.pipelines[p].translations})}
         return canonical_json({**spec, **exp.table, **{k: exp.figure[k] for k in ("dpi", "cmap", "font_scale")}})
 
     def model_ids(self) -> dict[str, str]:
