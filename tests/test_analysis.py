@@ -288,9 +288,24 @@ def test_mixed_language_english_and_non_english_gains_by_ratio(tmp_path):
     assert list(split.loc["none"].index) == ["English", "non-English", "mixed in", "not mixed in"]
     # every other language mixed in: nothing to split
     assert set(mixed_language_table(_mixed_long(), RATIOS, "none", ["de", "sw", "fr"])["part"]) == {"English", "non-English"}
-    write_mixed_language(_mixed_long(), RATIOS, str(tmp_path / "sp"), str(tmp_path / "sp.png"), translated=["de"])
+    # two curves: the xnli rows mix in de, two rows of other intermediate data mix in sw; each has its own split
+    other = {"p_en": [{"en": 0.81, "de": 0.70, "sw": 0.61}] * 2,
+             "p_mix": [{"en": 0.80, "de": 0.71, "sw": 0.70}, {"en": 0.80, "de": 0.73, "sw": 0.70}]}  # fmt: skip
+    long = pd.concat([_mixed_long(), _long([r for p, seeds in other.items() for r in _seeded("m", p, "xnli", dict(enumerate(seeds)))])])
+    ratios, data = {**RATIOS, "p_en": 0.0, "p_mix": 1.0}, {**dict.fromkeys(RATIOS, "nli"), "p_en": "para", "p_mix": "para"}
+    translated = {"en_only": [], "mix50": ["de"], "mix100": ["de"], "p_en": [], "p_mix": ["sw"]}
+    two = mixed_language_table(long, ratios, "none", translated, data)
+    assert list(two[["data", "pipeline"]].drop_duplicates().itertuples(index=False, name=None)) == [
+        ("nli", "none"), ("nli", "en_only"), ("nli", "mix50"), ("nli", "mix100"), ("para", "none"), ("para", "p_en"), ("para", "p_mix")]
+    t2 = two.set_index(["data", "pipeline", "part"])
+    assert t2.loc[("para", "p_mix", "mixed in"), "gain"] == pytest.approx(0.10)  # sw 0.70 against 0.60
+    assert t2.loc[("para", "p_mix", "not mixed in"), "gain"] == pytest.approx(0.02)  # de 0.71, 0.73 against 0.70
+    assert t2.loc[("para", "none", "mixed in"), "score"] == pytest.approx(0.60)  # the baseline, split as the group is
+    assert t2.loc[("nli", "mix100", "mixed in"), "gain"] == pytest.approx(0.06)
+    write_mixed_language(long, ratios, str(tmp_path / "sp"), str(tmp_path / "sp.png"), translated=translated, data=data)
     md = (tmp_path / "sp.md").read_text()
-    assert "xnli: mixed in" in md and "xnli: not mixed in" in md and "mixed in (de)" in md
+    assert "xnli: mixed in" in md and "xnli: not mixed in" in md and "| para " in md and "mixed in / not mixed in" in md
+    assert (tmp_path / "sp.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="ratio of pipeline 'mix100' is 1.5"):
         mixed_language_table(_mixed_long(), {**RATIOS, "mix100": 1.5}, "none")
     with pytest.raises(ValueError, match="pipeline\\(s\\) 'mix25'"):
@@ -351,7 +366,8 @@ def test_research_question_presets_compare_what_they_say():
     assert scale["params_millions"] == {"mbert": 178, "xlmr-base": 278, "qwen2.5-0.5b": 494, "xlmr-large": 560}
     mixed = json.loads(Plan(Experiment(load_yaml(ROOT / "config/rq/mixed-language.yaml"))).analysis_params("mixed_language"))
     assert mixed["ratios"] == {"mnli_en": 0.0, "mnli_mix25": 0.25, "mnli_mix50": 0.5, "mnli_mix100": 1.0}
-    assert mixed["translated"] == ["ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
+    assert mixed["translated"]["mnli_en"] == [] and mixed["data"] == dict.fromkeys(mixed["ratios"], "mnli")
+    assert mixed["translated"]["mnli_mix50"] == ["ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
     order = Experiment(load_yaml(ROOT / "config/rq/order.yaml"))
     assert order.pipelines["mnli_en+mnli_tr"].parent() == "mnli_en"
     assert {t.name for t in order.targets} == {f"xglue_{n}" for n in ("ner", "pos", "nc", "mlqa", "xnli", "pawsx", "qadsm", "wpr", "qam")}

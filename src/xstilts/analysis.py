@@ -654,56 +654,75 @@ def _order_figure(table: pd.DataFrame, path: str, *, baseline, scale, width, dpi
 MIXED_PARTS = ("English", "non-English", "mixed in", "not mixed in")
 
 
+def _mixed_group(main: pd.DataFrame, baseline: str, translated: set[str]) -> pd.DataFrame:
+    """The scores of one group of rows (and the baseline) by part: English, non-English and, where
+    ``translated`` splits a target's other languages into two non-empty sets, mixed in / not mixed in."""
+    english = main["language"] == ENGLISH
+    parts = [main.assign(part=np.where(english, "English", "non-English"))]
+    if translated:
+        other = main[~english]
+        split = other.assign(part=np.where(other["language"].isin(translated), "mixed in", "not mixed in"))
+        both = split.groupby("target")["part"].nunique()  # a target whose languages all fall on one side gains nothing
+        parts.append(split[split["target"].isin(both[both == 2].index)])
+    return _compare(_seed_cells(pd.concat(parts, ignore_index=True), ["part"]), baseline, ["part"])
+
+
 def mixed_language_table(long: pd.DataFrame, ratios: dict[str, float], baseline: str,
-                         translated: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:  # fmt: skip
-    """One row per (model, ratio, pipeline, target, part) -- part ``English``, ``non-English`` (the
-    mean over the other languages) and, where ``translated`` (the languages whose translations the
-    pipelines mix in) splits a target's other languages into two non-empty groups, ``mixed in`` and
-    ``not mixed in`` -- with the score and the gain over ``baseline`` (NaN ratio: the baseline itself)."""
+                         translated: dict[str, list[str]] | list[str] | None = None,
+                         data: dict[str, str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """One row per (model, data, ratio, pipeline, target, part), with the score and the gain over
+    ``baseline`` (NaN ratio: the baseline itself).  ``data`` names each pipeline's intermediate data
+    (its task): the pipelines of one name are one curve over the ratio, each shown beside the baseline.
+    ``part``: ``English``, ``non-English`` (the mean over the other languages) and, where the languages
+    whose translations the group mixes in (``translated``: per pipeline, or one list for all) split a
+    target's other languages into two non-empty sets, ``mixed in`` and ``not mixed in``."""
     if not ratios:
         raise ValueError("mixed_language: params 'ratios' names no pipeline.")
     for p, r in ratios.items():
         if not isinstance(r, (int, float)) or not 0.0 <= r <= 1.0:
             raise ValueError(f"mixed_language: the ratio of pipeline '{p}' is {r!r}, not a fraction from 0 to 1.")
     main, pipelines = _select(long, baseline, list(ratios), "mixed_language")
-    english = main["language"] == ENGLISH
-    parts = [main.assign(part=np.where(english, "English", "non-English"))]
-    if translated:
-        other = main[~english]
-        seen = other["language"].isin(set(translated))
-        split = other.assign(part=np.where(seen, "mixed in", "not mixed in"))
-        both = split.groupby("target")["part"].nunique()  # a target whose languages all fall on one side gains nothing
-        parts.append(split[split["target"].isin(both[both == 2].index)])
-    main = pd.concat(parts, ignore_index=True)
-    table = _compare(_seed_cells(main, ["part"]), baseline, ["part"])
+    data = {p: (data or {}).get(p, "-") for p in pipelines}
+    if not isinstance(translated, dict):
+        translated = {p: list(translated or ()) for p in pipelines}
+    tables = []
+    for name in dict.fromkeys(data[p] for p in pipelines):
+        members = [p for p in pipelines if data[p] == name]
+        langs = {lang for p in members for lang in translated.get(p, ())}
+        table = _mixed_group(main[main["pipeline"].isin([baseline, *members])], baseline, langs)
+        tables.append(table.assign(data=name))
+    table = pd.concat(tables, ignore_index=True)
     table.insert(1, "ratio", table["pipeline"].map(lambda p: np.nan if p == baseline else float(ratios[p])))
     by_ratio = [baseline, *sorted(pipelines, key=lambda p: (ratios[p], p))]
-    order = {"model": list(dict.fromkeys(main["model"])), "pipeline": by_ratio, "target": list(dict.fromkeys(main["target"])),
-             "part": list(MIXED_PARTS)}  # fmt: skip
-    return _sorted(table, order)[["model", "ratio", "pipeline", "target", "part", "score", "score_sd", "gain", "gain_sd", "n_seeds"]]
+    order = {"model": list(dict.fromkeys(main["model"])), "data": list(dict.fromkeys(data.values())), "pipeline": by_ratio,
+             "target": list(dict.fromkeys(main["target"])), "part": list(MIXED_PARTS)}  # fmt: skip
+    columns = ["model", "data", "ratio", "pipeline", "target", "part", "score", "score_sd", "gain", "gain_sd", "n_seeds"]
+    return _sorted(table, order)[columns]
 
 
 def write_mixed_language(long: pd.DataFrame, ratios: dict[str, float], prefix: str, figure: str, *, baseline: str = BASELINE,
-                         translated: list[str] | tuple[str, ...] = (), digits: int = 1, scale: float = 100.0,
-                         width: float = 7.0, dpi: int = 200, cmap: str = "RdBu", font_scale: float = 0.9) -> None:  # fmt: skip
-    """``{prefix}.csv`` (long), ``.md``/``.tex`` (rows model, ratio, pipeline) and the gain-against-ratio figure."""
-    table = mixed_language_table(long, ratios, baseline, translated)
+                         translated: dict[str, list[str]] | list[str] | None = None, data: dict[str, str] | None = None,
+                         digits: int = 1, scale: float = 100.0, width: float = 7.0, dpi: int = 200, cmap: str = "RdBu",
+                         font_scale: float = 0.9) -> None:  # fmt: skip
+    """``{prefix}.csv`` (long), ``.md``/``.tex`` (rows model, data, ratio, pipeline) and the
+    gain-against-ratio figure."""
+    table = mixed_language_table(long, ratios, baseline, translated, data)
     _write_csv(table, f"{prefix}.csv")
     text = [_fmt(s * scale, digits) + ("" if pd.isna(g) else f" ({_pm(g, sd, digits, scale, True)})")
             for s, g, sd in zip(table["score"], table["gain"], table["gain_sd"])]  # fmt: skip
     labelled = table.assign(column=table["target"] + ": " + table["part"], ratio=table["ratio"].map(lambda r: "–" if pd.isna(r) else f"{r:g}"))
-    shown = _text_table(labelled, ["model", "ratio", "pipeline"], text)
+    shown = _text_table(labelled, ["model", "data", "ratio", "pipeline"], text)
     n = _n_seeds(long[long["pipeline"].isin(set(table["pipeline"]))])
     split = ""
     if set(table["part"]) & {"mixed in", "not mixed in"}:
-        split = (f" Where a target has both, the other languages are also split into those whose translations are mixed "
-                 f"in ({', '.join(sorted(translated))}) and the rest.")  # fmt: skip
-    caption = (f"Mixed-language intermediate data: rows by model and ratio (the fraction of translated target-language "
-               f"rows; 0 = English only; – = `{baseline}`). Per target, the English score and the mean over the other "
-               f"languages, main metric x{scale:g}, each the mean over {_seeds_text(n)} of the per-seed value; in brackets "
-               f"the gain over `{baseline}` paired by seed (seed s against seed s, a seed-free `{baseline}` against every "
-               f"seed).{split} {SD_TEXT}.")  # fmt: skip
-    _write_table(prefix, shown, caption, 3)
+        split = (" Where a target has both, the other languages are also split into those whose translations some "
+                 "row of the group mixes in and the rest (mixed in / not mixed in).")  # fmt: skip
+    caption = (f"Mixed-language intermediate data: rows by model, intermediate data and ratio (the fraction of translated "
+               f"target-language rows; 0 = English only; – = `{baseline}`, repeated beside each group). Per target, the "
+               f"English score and the mean over the other languages, main metric x{scale:g}, each the mean over "
+               f"{_seeds_text(n)} of the per-seed value; in brackets the gain over `{baseline}` paired by seed (seed s "
+               f"against seed s, a seed-free `{baseline}` against every seed).{split} {SD_TEXT}.")  # fmt: skip
+    _write_table(prefix, shown, caption, 4)
     _mixed_language_figure(table[table["pipeline"] != baseline], figure, baseline=baseline, scale=scale, width=width, dpi=dpi,
                            font_scale=font_scale, seeds=n)  # fmt: skip
 
@@ -711,26 +730,24 @@ def write_mixed_language(long: pd.DataFrame, ratios: dict[str, float], prefix: s
 def _mixed_language_figure(d: pd.DataFrame, path: str, *, baseline, scale, width, dpi, font_scale, seeds) -> None:
     """Gain over the baseline (y) against the ratio (x), one panel per target: solid = non-English
     mean (or, where the table splits them, solid = languages mixed in and dotted = the rest), dashed
-    = English, a colour per model, error bars = seed sd."""
+    = English, a colour per (model, intermediate data), error bars = seed sd."""
     from matplotlib.lines import Line2D
 
     plt, sns = _pyplot(font_scale)
-    targets, models = list(dict.fromkeys(d["target"])), list(dict.fromkeys(d["model"]))
-    palette = sns.color_palette("colorblind", len(models))
+    targets = list(dict.fromkeys(d["target"]))
+    curves = list(dict.fromkeys(zip(d["model"], d["data"])))
+    palette = sns.color_palette("colorblind", len(curves))
     styles = {"non-English": ("-", "o"), "mixed in": ("-", "^"), "not mixed in": (":", "v"), "English": ("--", "s")}
     shown = set()
     fig, axes = _grid(plt, len(targets), width, 2.4)
     for ax, target in zip(axes, targets):
-        parts = set(d.loc[d["target"] == target, "part"])
-        if "mixed in" in parts:
-            parts.discard("non-English")
-        shown |= parts
-        for color, model in zip(palette, models):
+        for color, (model, data) in zip(palette, curves):
+            c = d[(d["target"] == target) & (d["model"] == model) & (d["data"] == data)]
+            parts = set(c["part"]) - ({"non-English"} if "mixed in" in set(c["part"]) else set())
+            shown |= parts
             for part, (ls, marker) in styles.items():
-                if part not in parts:
-                    continue
-                s = d[(d["target"] == target) & (d["model"] == model) & (d["part"] == part)].sort_values("ratio")
-                if s.empty:
+                s = c[c["part"] == part].sort_values("ratio")
+                if part not in parts or s.empty:
                     continue
                 ax.plot(s["ratio"], s["gain"] * scale, ls=ls, marker=marker, ms=3.5, lw=1.2, color=color, zorder=3)
                 _whiskers(ax, s["ratio"], s["gain"] * scale, s["gain_sd"] * scale, ecolor=color, zorder=3)
@@ -740,8 +757,9 @@ def _mixed_language_figure(d: pd.DataFrame, path: str, *, baseline, scale, width
         ax.set_xlabel("fraction of translated intermediate data", fontsize="x-small")
         ax.set_ylabel(f"Δ vs {baseline} (x{scale:g})", fontsize="small")
     handles = [Line2D([], [], color="0.2", ls=ls, marker=m, ms=3.5, label=part) for part, (ls, m) in styles.items() if part in shown]
-    if len(models) > 1:
-        handles += [Line2D([], [], color=c, lw=2, label=m) for c, m in zip(palette, models)]
+    if len(curves) > 1:
+        one_model = len({m for m, _ in curves}) == 1
+        handles += [Line2D([], [], color=c, lw=2, label=data if one_model else f"{model}: {data}") for c, (model, data) in zip(palette, curves)]
     _save(plt, fig, path, dpi, handles, seeds)
 
 
@@ -751,7 +769,7 @@ _COMMANDS = {  # subcommand: (writer, required params keys, optional params keys
     "low-resource": (write_low_resource, ("classes",), ("baseline", "pipelines")),
     "scale": (write_scale, ("params_millions",), ("baseline", "pipelines")),
     "order": (write_order, ("comparisons",), ("baseline",)),
-    "mixed-language": (write_mixed_language, ("ratios",), ("baseline", "translated")),
+    "mixed-language": (write_mixed_language, ("ratios",), ("baseline", "translated", "data")),
 }
 SETTINGS = ("digits", "scale", "width", "dpi", "cmap", "font_scale")  # table and figure settings every writer takes
 

@@ -292,8 +292,10 @@ class Plan:
         elif name == "order":
             spec |= {"comparisons": cfg["comparisons"]}
         elif name == "mixed_language":
-            spec |= {"ratios": {p: exp.pipelines[p].translation_ratio or 0.0 for p in cfg["pipelines"]},
-                     "translated": sorted({lang for p in cfg["pipelines"] for lang, _ in exp.pipelines[p].translations})}
+            rows = {p: exp.pipelines[p] for p in cfg["pipelines"]}
+            spec |= {"ratios": {p: r.translation_ratio or 0.0 for p, r in rows.items()},
+                     "data": {p: "+".join(r.tasks) for p, r in rows.items()},  # one curve over the ratio per intermediate data
+                     "translated": {p: sorted(lang for lang, _ in r.translations) for p, r in rows.items()}}
         return canonical_json({**spec, **exp.table, **{k: exp.figure[k] for k in ("dpi", "cmap", "font_scale")}})
 
     def model_ids(self) -> dict[str, str]:
