@@ -86,6 +86,9 @@ def test_intermediate_categories_of_registered_tasks():
 
 def test_presets_extend_a_base_with_lists_replaced(tmp_path):
     assert merge_configs({"a": {"x": 1, "y": [1, 2]}, "b": 1}, {"a": {"y": [3]}, "c": 2}) == {"a": {"x": 1, "y": [3]}, "b": 1, "c": 2}
+    # null removes one of the base's mappings, and only a mapping: a null value stays a value
+    assert merge_configs({"m": {"a": {"k": 1}, "b": {"k": 2}}, "n": 3}, {"m": {"b": None}, "n": None, "o": None}) == {
+        "m": {"a": {"k": 1}}, "n": None, "o": None}
     (tmp_path / "base.yaml").write_text("experiment: base\nseeds: [0, 1, 2]\nreport: {figure: {width: 5}}\n")
     (tmp_path / "mid.yaml").write_text(f"extends: {tmp_path / 'base.yaml'}\nseeds: [7]\n")
     cfg = resolve_extends({"extends": str(tmp_path / "mid.yaml"), "report": {"figure": {"dpi": 100}}})

@@ -42,7 +42,7 @@ def world(tmp_path_factory):
 def test_languages_and_tasks_are_described():
     assert list(LANGUAGES)[0] == "en" and len(LANGUAGES) >= 4
     assert all(isinstance(v, str) and v for v in LANGUAGES.values())
-    assert set(TASKS) == {"syn_pos", "syn_topic", "syn_qa", "syn_tatoeba", "syn_choice", "syn_gram"}
+    assert set(TASKS) == {"syn_pos", "syn_topic", "syn_qa", "syn_tatoeba", "syn_choice", "syn_gram", "syn_siqa", "syn_copa", "syn_xcopa"}
     for spec in TASKS.values():
         assert spec["format"] in ("classification", "multiple_choice", "span_qa", "tagging", "retrieval")
         if spec["format"] in ("classification", "tagging"):
@@ -102,7 +102,7 @@ def test_every_file_follows_its_format(world):
                             assert text and r["context"][start : start + len(text)] == text
                         assert r["question"].endswith("?")
                     elif fmt == "multiple_choice":
-                        assert 3 <= len(r["choices"]) <= 4 and len(set(r["choices"])) == len(r["choices"])
+                        assert 2 <= len(r["choices"]) <= 4 and len(set(r["choices"])) == len(r["choices"])
                         assert isinstance(r["label"], int) and 0 <= r["label"] < len(r["choices"])
                         assert r["context"] and r["question"]
                     elif fmt == "retrieval":
@@ -127,6 +127,7 @@ def test_manifest_matches_the_files_on_disk(world):
         assert sorted(on_disk[task]) == sorted(spec["splits"])
     assert set(on_disk["syn_tatoeba"]["test"]) == set(LANGUAGES) - {"en"}
     assert set(on_disk["syn_choice"]["train"]) == set(on_disk["syn_gram"]["validation"]) == {"en"}
+    assert set(on_disk["syn_xcopa"]["test"]) == set(LANGUAGES) - {"en"}  # XCOPA's shape: no English
     for lang in LANGUAGES:
         with open(os.path.join(root, "corpus", f"{lang}.txt"), encoding="utf-8") as f:
             lines = f.read().splitlines()
@@ -276,3 +277,26 @@ def test_tokenizer_and_checkpoints_load(tmp_path, world):
     pretrain_mlm(files, tmp_path / "pre2", **kw)
     again = load_file(tmp_path / "pre2" / "model.safetensors")
     assert all((again[k] == weights["pre"][k]).all() for k in again)
+
+
+def test_copa_shaped_tasks(world):
+    """syn_siqa (3 choices) and syn_copa (2) in English, syn_xcopa (2) in the pseudo-languages only, the
+    same example in every language; the registry scores syn_xcopa after syn_siqa then syn_copa."""
+    from xstilts.tasks import synthetic_tasks
+
+    root, _ = world
+    questions = {"What was the cause?", "What happened as a result?"}
+    for task, n_choices in (("syn_siqa", 3), ("syn_copa", 2)):
+        rows = _rows(root, task, "train", "en")
+        assert {len(r["choices"]) for r in rows} == {n_choices} and {r["question"] for r in rows} == questions
+        assert len({r["label"] for r in rows}) == n_choices  # the answer is not always in one place
+    by_lang = {lang: _rows(root, "syn_xcopa", "test", lang) for lang in LANGUAGES if lang != "en"}
+    first = next(iter(by_lang.values()))
+    for lang, rows in by_lang.items():
+        assert [(r["id"], r["label"], r["question"]) for r in rows] == [(r["id"], r["label"], r["question"]) for r in first]
+        assert [len(r["choices"]) for r in rows] == [2] * len(rows)
+    xa, xc = by_lang["xa"], by_lang["xc"]
+    assert sum(a["context"] != c["context"] for a, c in zip(xa, xc)) == len(xa)  # other languages, other sentences
+    task = synthetic_tasks()["syn_xcopa"]
+    assert (task.trainer, task.train_first, task.eval_split, task.format) == ("syn_copa", ("syn_siqa",), "test", "multiple_choice")
+    assert "en" not in task.languages and len(task.languages) == len(LANGUAGES) - 1

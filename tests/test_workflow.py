@@ -299,6 +299,10 @@ def test_plotting_option_reruns_only_the_figure(tiny_run):
         ("mixed-language", {"train_intermediate": 12, "train_target": 105, "fetch_translation": 14, "mixed_language": 1}),
         # the synthetic world in XGLUE's layout: 5 intermediate runs x 2 seeds; 6 rows x 2 seeds x 3 XGLUE targets
         ("order-tiny", {"synthetic_xglue": 1, "fetch_dataset": 3, "train_intermediate": 10, "train_target": 36, "order": 1}),
+        # XCOPA's shape on the synthetic world: 2 intermediate runs; 4 rows x (syn_siqa, syn_copa after it, syn_pos);
+        # one evaluation per row of the syn_copa model (syn_xcopa) and of the syn_pos model; no random control
+        ("low-resource-tiny", {"train_intermediate": 2, "train_target": 12, "evaluate_target": 8, "random_init": None,
+                               "low_resource": 1}),
     ],
 )
 def test_research_question_presets_plan_their_grids(preset, expected, tmp_path):

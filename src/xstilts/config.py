@@ -92,10 +92,14 @@ REPO_ROOT = SCHEMA_PATH.parents[1]
 
 def merge_configs(base: dict, over: dict) -> dict:
     """``over`` on top of ``base``: mappings merge key by key, everything else (lists included) is
-    replaced, so a preset's list of seeds, targets or languages never mixes with the base's."""
+    replaced, so a preset's list of seeds, targets or languages never mixes with the base's; ``null``
+    in place of one of the base's mappings removes it (a model, a pipeline, an analysis's settings)."""
     out = dict(base)
     for key, value in over.items():
-        out[key] = merge_configs(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        if value is None and isinstance(out.get(key), dict):
+            del out[key]
+        else:
+            out[key] = merge_configs(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
 

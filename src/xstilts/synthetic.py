@@ -62,6 +62,8 @@ DOMAINS = ("food", "farm", "school", "travel", "workshop")  # the lexicon's topi
 TOPIC_LABELS = ("state", "action", "event")
 _TOPIC_KIND = {"state": "cop", "action": "trans", "event": "intr"}
 GRAM_LABELS = ("grammatical", "scrambled")
+# the question sentences of XTREME-R's COPA/XCOPA conversion (xstilts.hub.COPA_QUESTIONS)
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 
 TASKS = {
     "syn_pos": {
@@ -100,6 +102,31 @@ TASKS = {
         "multilingual": False,
         "category": "commonsense_mc",
         "description": "synthetic world (English intermediate task): pick the continuation about the same entity and on the same topic as the context",
+    },
+    "syn_siqa": {
+        "format": "multiple_choice",
+        "splits": ["train", "validation"],
+        "multilingual": False,
+        "category": "commonsense_mc",
+        "description": "synthetic world, Social IQa's shape (English): a context, a question, three continuations, one on topic",
+    },
+    "syn_copa": {
+        "format": "multiple_choice",
+        "splits": ["train", "validation"],
+        "multilingual": False,
+        "category": "commonsense_mc",
+        "description": "synthetic world, COPA's shape (English): a premise, 'What was the cause?' or 'What happened as a result?', two alternatives",
+    },
+    "syn_xcopa": {
+        "format": "multiple_choice",
+        "splits": ["validation", "test"],
+        "multilingual": True,
+        "english": False,
+        "train_task": "syn_copa",
+        "train_first": ["syn_siqa"],
+        "category": "semantic",
+        "description": "synthetic world, XCOPA's shape: syn_copa's rows in the pseudo-languages only, scored zero-shot "
+                       "after syn_siqa then syn_copa (XTREME-R's recipe for XCOPA)",
     },
     "syn_gram": {
         "format": "classification",
@@ -757,6 +784,41 @@ class _World:
                          "question": "what happened next ?", "choices": choices, "label": label})
         return {"en": rows}
 
+    def copa(self, task, split, n, n_choices, langs):
+        """COPA-shaped rows: a premise about an entity, a cause/effect question (the sentences
+        XTREME-R's conversion of COPA uses, in English for every language, as for XCOPA) and
+        ``n_choices`` alternatives -- the same entity doing something of the premise's topic (the
+        answer), the same entity off topic, then other entities off topic -- in every language of
+        ``langs``, one row per example with the same id and label in each."""
+        rng = _stream(self.seed, task, split)
+        g = self.g
+        rows = {lang: [] for lang in langs}
+        for i in range(n):
+            dom = _pick(rng, DOMAINS)
+            typ = "animal" if dom == "farm" and rng.random() < 0.4 else "person"
+            subj = g.np(rng, dom, typ, anchors=True, p_pp=0)
+            premise = g.clause(rng, dom=dom, subj=subj, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
+                               neg=False, p_pp=0.3)
+            the = dict(subj, adjs=[], pp=None, det="the", num=subj["num"])
+            others = [d for d in DOMAINS if d != dom]
+            rng.shuffle(others)
+
+            def alternative(subject, d):
+                kind = "trans" if rng.random() < 0.6 else "intr"
+                return g.clause(rng, dom=d, subj=subject, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
+                                neg=False, kind=kind, p_pp=0.2, p_adv=0.2)
+
+            clauses = [alternative(the, dom), alternative(the, others[0])]
+            clauses += [alternative(g.np(rng, o, "person", anchors=True, p_pp=0, det="the", p_adj=(1, 0, 0)), o)
+                        for o in others[1 : n_choices - 1]]  # fmt: skip
+            order = rng.permutation(len(clauses))
+            label = int(np.where(order == 0)[0][0])
+            question = COPA_QUESTIONS[_pick(rng, ("cause", "effect"))]
+            for lang in langs:
+                rows[lang].append({"id": f"{task}-{split}-{i}", "context": _text(g.sentence(lang, premise)), "question": question,
+                                   "choices": [_text(g.sentence(lang, clauses[j])) for j in order], "label": label})  # fmt: skip
+        return rows
+
     def gram(self, split, n):
         rng = _stream(self.seed, "syn_gram", split)
         rows = []
@@ -871,6 +933,10 @@ def generate_world(
     for split in ("train", "validation"):
         emit("syn_choice", split, world.choice(split, sizes[split]))
         emit("syn_gram", split, world.gram(split, sizes[split]))
+        emit("syn_siqa", split, world.copa("syn_siqa", split, sizes[split], 3, ["en"]))
+        emit("syn_copa", split, world.copa("syn_copa", split, sizes[split], 2, ["en"]))
+    for split in ("validation", "test"):
+        emit("syn_xcopa", split, world.copa("syn_xcopa", split, sizes[split], 2, [lang for lang in langs if lang != "en"]))
     for lang in langs:
         _write_atomic(f"{out_root}/corpus/{lang}.txt", "".join(line + "\n" for line in world.corpus(lang, int(n_corpus))))
     _write_atomic(f"{out_root}/world.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")

@@ -177,7 +177,7 @@ def synthetic_tasks() -> dict[str, Task]:
     for name, spec in synthetic.TASKS.items():
         fmt = spec["format"]
         multilingual = spec.get("multilingual", fmt != "multiple_choice" and name != "syn_gram")
-        if fmt == "retrieval":
+        if fmt == "retrieval" or spec.get("english", True) is False:
             languages = tuple(lang for lang in langs if lang != "en")
         else:
             languages = langs if multilingual else ("en",)
@@ -192,6 +192,8 @@ def synthetic_tasks() -> dict[str, Task]:
             source="synthetic",
             pair=bool(spec.get("pair", False)),
             description=spec.get("description", "synthetic world"),
+            **({"train_task": spec["train_task"]} if spec.get("train_task") else {}),
+            train_first=tuple(spec.get("train_first", ())),
         )
     return out
 
