@@ -309,6 +309,11 @@ def test_mixed_language_english_and_non_english_gains_by_ratio(tmp_path):
     md = (tmp_path / "sp.md").read_text()
     assert "xnli: mixed in" in md and "xnli: not mixed in" in md and "| para " in md and "mixed in / not mixed in" in md
     assert (tmp_path / "sp.png").read_bytes()[:4] == b"\x89PNG"
+    # rows in the table's order, also when only a later group has a ratio (pivot_table alone put it last)
+    ratios25 = {"p_en": 0.0, "p_mix": 1.0, "en_only": 0.0, "mix50": 0.25, "mix100": 1.0}
+    write_mixed_language(long, ratios25, str(tmp_path / "or"), str(tmp_path / "or.png"), translated=translated, data=data)
+    lines = [line.split("|")[4].strip() for line in (tmp_path / "or.md").read_text().splitlines()[2:9]]
+    assert lines == ["none", "p_en", "p_mix", "none", "en_only", "mix50", "mix100"]
     with pytest.raises(ValueError, match="ratio of pipeline 'mix100' is 1.5"):
         mixed_language_table(_mixed_long(), {**RATIOS, "mix100": 1.5}, "none")
     with pytest.raises(ValueError, match="pipeline\\(s\\) 'mix25'"):

@@ -48,7 +48,9 @@ def _text_table(table: pd.DataFrame, index: list[str], text) -> pd.DataFrame:
     """The printable wide table: one row per ``index``, one column per value of ``table["column"]`` in
     the order they first appear, each cell its ``text`` ('–' where a row has no value)."""
     wide = table.assign(text=text).pivot_table(index=index, columns="column", values="text", aggfunc="first", sort=False)
-    wide = wide.reindex(columns=list(dict.fromkeys(table["column"]))).fillna("–").reset_index()
+    rows = list(dict.fromkeys(map(tuple, table[index].itertuples(index=False))))  # pivot_table may reorder rows
+    wide = wide.reindex(index=pd.MultiIndex.from_tuples(rows, names=index) if len(index) > 1 else [r[0] for r in rows],
+                        columns=list(dict.fromkeys(table["column"]))).fillna("–").reset_index()  # fmt: skip
     wide.columns.name = None
     return wide
 
