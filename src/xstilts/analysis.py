@@ -756,7 +756,7 @@ def _mixed_language_figure(d: pd.DataFrame, path: str, *, baseline, scale, width
         _zero(ax)
         ax.set_xlim(-0.05, 1.05)
         ax.set_title(target, fontsize="small")
-        ax.set_xlabel("fraction of translated intermediate data", fontsize="x-small")
+        ax.set_xlabel("share of translated rows", fontsize="x-small")
         ax.set_ylabel(f"Δ vs {baseline} (x{scale:g})", fontsize="small")
     handles = [Line2D([], [], color="0.2", ls=ls, marker=m, ms=3.5, label=part) for part, (ls, m) in styles.items() if part in shown]
     if len(curves) > 1:
