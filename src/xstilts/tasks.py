@@ -192,7 +192,7 @@ def synthetic_tasks() -> dict[str, Task]:
             source="synthetic",
             pair=bool(spec.get("pair", False)),
             description=spec.get("description", "synthetic world"),
-            **({"train_task": spec["train_task"]} if spec.get("train_task") else {}),
+            train_task=spec.get("train_task"),
             train_first=tuple(spec.get("train_first", ())),
         )
     return out
