@@ -62,8 +62,6 @@ DOMAINS = ("food", "farm", "school", "travel", "workshop")  # the lexicon's topi
 TOPIC_LABELS = ("state", "action", "event")
 _TOPIC_KIND = {"state": "cop", "action": "trans", "event": "intr"}
 GRAM_LABELS = ("grammatical", "scrambled")
-# the question sentences of XTREME-R's COPA/XCOPA conversion (xstilts.hub.COPA_QUESTIONS)
-COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 
 TASKS = {
     "syn_pos": {
@@ -753,70 +751,56 @@ class _World:
                           for i, (c, en) in enumerate(pairs)]
         return rows
 
+    def _alternatives(self, rng, n_choices):
+        """One multiple-choice example: a past-tense premise about an entity and ``n_choices``
+        continuations -- the same entity doing something of the premise's topic (the answer), the
+        same entity off topic, then other entities off topic -- shuffled.  Returns the premise clause,
+        the continuation clauses in the order shown and the answer's index."""
+        g = self.g
+        dom = _pick(rng, DOMAINS)
+        typ = "animal" if dom == "farm" and rng.random() < 0.4 else "person"
+        subj = g.np(rng, dom, typ, anchors=True, p_pp=0)
+        premise = g.clause(rng, dom=dom, subj=subj, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
+                           neg=False, p_pp=0.3)
+        the = dict(subj, adjs=[], pp=None, det="the", num=subj["num"])
+        others = [d for d in DOMAINS if d != dom]
+        rng.shuffle(others)
+
+        def continuation(subject, d):
+            kind = "trans" if rng.random() < 0.6 else "intr"
+            return g.clause(rng, dom=d, subj=subject, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
+                            neg=False, kind=kind, p_pp=0.2, p_adv=0.2)
+
+        clauses = [continuation(the, dom), continuation(the, others[0])]
+        clauses += [continuation(g.np(rng, o, "person", anchors=True, p_pp=0, det="the", p_adj=(1, 0, 0)), o)
+                    for o in others[1 : n_choices - 1]]  # fmt: skip
+        order = rng.permutation(len(clauses))
+        return premise, [clauses[j] for j in order], int(np.where(order == 0)[0][0])
+
     def choice(self, split, n):
         rng = _stream(self.seed, "syn_choice", split)
         rows = []
-        g = self.g
         for i in range(n):
-            dom = _pick(rng, DOMAINS)
-            typ = "animal" if dom == "farm" and rng.random() < 0.4 else "person"
-            subj = g.np(rng, dom, typ, anchors=True, p_pp=0)
-            ctx = g.clause(rng, dom=dom, subj=subj, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
-                           neg=False, p_pp=0.3)
-            the = dict(subj, adjs=[], pp=None, det="the", num=subj["num"])
-            others = [d for d in DOMAINS if d != dom]
-            rng.shuffle(others)
-
-            def cont(subject, d):
-                kind = "trans" if rng.random() < 0.6 else "intr"
-                c = g.clause(rng, dom=d, subj=subject, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
-                             neg=False, kind=kind, p_pp=0.2, p_adv=0.2)
-                return _text(g.sentence("en", c))
-
-            right = cont(the, dom)  # the same entity doing something of the same topic
-            wrong_verb = cont(the, others[0])  # the same entity, off topic
-            wrong_subj = [cont(g.np(rng, o, "person", anchors=True, p_pp=0, det="the", p_adj=(1, 0, 0)), o) for o in others[1:3]]
-            choices = [right, wrong_verb] + wrong_subj
-            order = rng.permutation(len(choices))
-            choices = [choices[j] for j in order]
-            label = int(np.where(order == 0)[0][0])
-            rows.append({"id": f"syn_choice-{split}-{i}", "context": _text(g.sentence("en", ctx)),
-                         "question": "what happened next ?", "choices": choices, "label": label})
+            premise, clauses, label = self._alternatives(rng, 4)
+            rows.append({"id": f"syn_choice-{split}-{i}", "context": _text(self.g.sentence("en", premise)),
+                         "question": "what happened next ?", "choices": [_text(self.g.sentence("en", c)) for c in clauses],
+                         "label": label})  # fmt: skip
         return {"en": rows}
 
     def copa(self, task, split, n, n_choices, langs):
-        """COPA-shaped rows: a premise about an entity, a cause/effect question (the sentences
-        XTREME-R's conversion of COPA uses, in English for every language, as for XCOPA) and
-        ``n_choices`` alternatives -- the same entity doing something of the premise's topic (the
-        answer), the same entity off topic, then other entities off topic -- in every language of
-        ``langs``, one row per example with the same id and label in each."""
+        """COPA-shaped rows (``_alternatives`` with ``n_choices`` choices) under a cause/effect
+        question -- the sentences of our COPA/XCOPA conversion, in English for every language as for
+        XCOPA -- in every language of ``langs``, one row per example with the same id and label in each."""
+        from .hub import COPA_QUESTIONS
+
         rng = _stream(self.seed, task, split)
-        g = self.g
         rows = {lang: [] for lang in langs}
         for i in range(n):
-            dom = _pick(rng, DOMAINS)
-            typ = "animal" if dom == "farm" and rng.random() < 0.4 else "person"
-            subj = g.np(rng, dom, typ, anchors=True, p_pp=0)
-            premise = g.clause(rng, dom=dom, subj=subj, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
-                               neg=False, p_pp=0.3)
-            the = dict(subj, adjs=[], pp=None, det="the", num=subj["num"])
-            others = [d for d in DOMAINS if d != dom]
-            rng.shuffle(others)
-
-            def alternative(subject, d):
-                kind = "trans" if rng.random() < 0.6 else "intr"
-                return g.clause(rng, dom=d, subj=subject, anchors=True, pronouns=False, p_sub=0, p_cop=0, tense="past",
-                                neg=False, kind=kind, p_pp=0.2, p_adv=0.2)
-
-            clauses = [alternative(the, dom), alternative(the, others[0])]
-            clauses += [alternative(g.np(rng, o, "person", anchors=True, p_pp=0, det="the", p_adj=(1, 0, 0)), o)
-                        for o in others[1 : n_choices - 1]]  # fmt: skip
-            order = rng.permutation(len(clauses))
-            label = int(np.where(order == 0)[0][0])
+            premise, clauses, label = self._alternatives(rng, n_choices)
             question = COPA_QUESTIONS[_pick(rng, ("cause", "effect"))]
             for lang in langs:
-                rows[lang].append({"id": f"{task}-{split}-{i}", "context": _text(g.sentence(lang, premise)), "question": question,
-                                   "choices": [_text(g.sentence(lang, clauses[j])) for j in order], "label": label})  # fmt: skip
+                rows[lang].append({"id": f"{task}-{split}-{i}", "context": _text(self.g.sentence(lang, premise)), "question": question,
+                                   "choices": [_text(self.g.sentence(lang, c)) for c in clauses], "label": label})  # fmt: skip
         return rows
 
     def gram(self, split, n):
