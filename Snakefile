@@ -4,7 +4,8 @@
 #   snakemake --profile slurm                              # the paper grid (config.yaml) on SLURM
 #
 # The config is validated before any job starts (config/schema.yaml plus name checks in
-# xstilts.config).  config.yaml is read only when no --configfile is given, so a preset never
+# xstilts.workflow.config).  Rules: workflow/rules/ (one .smk per stage); each runs one entry script of
+# workflow/scripts/, which calls the library in src/xstilts/.  config.yaml is read only when no --configfile is given, so a preset never
 # inherits the paper grid's models, pipelines or tasks.
 
 import os
@@ -12,9 +13,9 @@ import sys
 
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from xstilts.config import Experiment, canonical_json, load_yaml
-from xstilts.errors import XstiltsError
-from xstilts.plan import RQ_ANALYSES, Plan
+from xstilts.common.errors import XstiltsError
+from xstilts.workflow.config import Experiment, canonical_json, load_yaml
+from xstilts.workflow.plan import RQ_ANALYSES, Plan
 
 if not config:
     config.update(load_yaml(os.path.join(workflow.basedir, "config.yaml")))

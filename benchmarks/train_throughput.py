@@ -16,11 +16,11 @@ import time
 import torch
 from transformers import AutoTokenizer
 
-from xstilts.data import data_file, read_rows
-from xstilts.features import collate, encode, length_grouped_batches
-from xstilts.models import TaskModel, load_encoder
-from xstilts.tasks import build_registry
-from xstilts.train import make_accelerator, set_seed
+from xstilts.data.registry import build_registry
+from xstilts.data.rows import data_file, read_rows
+from xstilts.modelling.features import collate, encode, length_grouped_batches
+from xstilts.modelling.models import TaskModel, load_encoder
+from xstilts.modelling.training import make_accelerator, set_seed
 
 
 def run(model_dir, task, rows, tok, *, batch_size, max_length, steps, grouped, precision, freeze):

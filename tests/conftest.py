@@ -25,7 +25,7 @@ def tiny_encoder_dir(tmp_path_factory):
     """A 2-layer BERT with a WordPiece tokenizer trained on a toy corpus, saved as a model directory."""
     from transformers import BertConfig, BertModel
 
-    from xstilts.pretrain import train_tokenizer
+    from xstilts.modelling.pretrain import train_tokenizer
 
     d = tmp_path_factory.mktemp("encoder")
     corpus = d / "corpus.txt"
@@ -45,6 +45,17 @@ def write_jsonl(path, rows):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return str(path)
+
+
+def load_script(name: str):
+    """workflow/scripts/{name}.py as a module (its entry point not run), to call its job function."""
+    import importlib.util
+
+    path = ROOT / "workflow" / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"xstilts_script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def copy_repo(dest: Path) -> Path:

@@ -5,9 +5,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load_script
 
-from xstilts.analysis import (
+from xstilts.common.errors import ConfigError
+from xstilts.data.registry import build_registry
+from xstilts.reporting.analyses import (
     category_table,
     low_resource_tables,
     mixed_language_table,
@@ -20,11 +22,9 @@ from xstilts.analysis import (
     write_scale,
     write_task_category,
 )
-from xstilts.config import Experiment, load_yaml, merge_configs, resolve_extends
-from xstilts.errors import ConfigError
-from xstilts.plan import Plan, intermediate_category
-from xstilts.report import LONG_COLUMNS
-from xstilts.tasks import build_registry
+from xstilts.reporting.tables import LONG_COLUMNS
+from xstilts.workflow.config import Experiment, load_yaml, merge_configs, resolve_extends
+from xstilts.workflow.plan import Plan, intermediate_category
 
 
 def _long(rows):
@@ -320,8 +320,14 @@ def test_mixed_language_english_and_non_english_gains_by_ratio(tmp_path):
         mixed_language_table(_mixed_long(), {**RATIOS, "mix25": 0.25}, "none")
 
 
-def test_analysis_subcommands_end_to_end(tmp_path):
-    from xstilts.report import main
+def test_analysis_scripts_end_to_end(tmp_path):
+    """workflow/scripts/research_question.py, as the loop-made rules run it."""
+    from xstilts.common.cli import run_job
+
+    job = load_script("research_question").job
+
+    def main(argv):
+        return run_job(job, ["--analysis", *argv[:1], *argv[1:]])
 
     cases = {
         "low-resource": (_low_resource_long(), {"classes": CLASSES, "baseline": "none_multilingual", "pipelines": None, "digits": 2}),

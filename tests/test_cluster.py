@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, copy_repo
-from xstilts.config import Experiment, load_yaml
-from xstilts.errors import ConfigError
-from xstilts.plan import RQ_ANALYSES, GROUP_SLOT, RULE_FAMILIES, Plan
+
+from xstilts.common.errors import ConfigError
+from xstilts.workflow.config import Experiment, load_yaml
+from xstilts.workflow.plan import GROUP_SLOT, RQ_ANALYSES, RULE_FAMILIES, Plan
 
 GPU_RULES = {"pretrain_mlm", "train_intermediate", "train_target", "evaluate_target", "evaluate_retrieval"}
 TRAINING_RULES = {"pretrain_mlm", "train_intermediate", "train_target"}

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.config import Experiment, load_yaml, slug
-from xstilts.errors import ConfigError
-from xstilts.plan import Plan
+from xstilts.common.errors import ConfigError
+from xstilts.workflow.config import Experiment, load_yaml, slug
+from xstilts.workflow.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = sorted((ROOT / "config").glob("*.yaml"))
@@ -175,7 +175,7 @@ def test_english_only_runs_never_read_a_target_language_training_row(monkeypatch
     the training job refuses a spec that would read them."""
     import json
 
-    from xstilts import jobs
+    from xstilts.workflow.jobs import training as jobs
 
     monkeypatch.setenv("XSTILTS_REALMINI", str(tmp_path / "realmini"))
     exp = Experiment(load_yaml(ROOT / "config" / "mini.yaml"))
@@ -285,7 +285,7 @@ def test_translation_ratio_is_a_param_of_the_intermediate_job(tmp_path):
 def test_mixed_language_rows_use_each_example_once():
     """translation_ratio 0.4 of 10 English rows with two translated copies: 6 English rows and 2 per
     language, and no example index twice (line-aligned translations never repeat an example)."""
-    from xstilts.jobs import _mix_translations
+    from xstilts.workflow.jobs.training import _mix_translations
 
     files = [(f"{lang}.jsonl", [{"id": f"{lang}{i}"} for i in range(10)]) for lang in ("en", "de", "sw")]
     feats = _mix_translations(files, lambda path, rows: [{"row": i, "id": r["id"]} for i, r in enumerate(rows)], 0.4, seed=3)

@@ -1,11 +1,11 @@
 """The cost plan: job counts that match the workflow, FLOPs computed by hand, errors that name the key."""
 
 import pytest
-
-from xstilts.config import Experiment, load_yaml
-from xstilts.cost import DATA_SIZES, disk_bytes, estimate, report
-from xstilts.errors import ConfigError
 from conftest import ROOT
+
+from xstilts.common.errors import ConfigError
+from xstilts.workflow.config import Experiment, load_yaml
+from xstilts.workflow.cost import DATA_SIZES, disk_bytes, estimate, report
 
 
 def small_grid(**model):
@@ -70,9 +70,10 @@ def test_mlm_and_translated_data_are_counted_by_hand():
                                      "mlm": {"corpus": {"path": "c"}, "languages": ["de"], "ratio": 0.5, "max_length": 64}}}  # fmt: skip
     cfg["targets"] = ["xnli"]
     exp = Experiment(cfg)
-    from xstilts.cost import _training
-    from xstilts.plan import Plan
     import json
+
+    from xstilts.workflow.cost import _training
+    from xstilts.workflow.plan import Plan
 
     n, tok = 100e6, DATA_SIZES["mnli"]["tokens"]
     plan = Plan(exp)

@@ -1,4 +1,4 @@
-"""The training job launched as several processes (``torchrun ... -m xstilts.jobs train``, DDP through
+"""The training job launched as several processes (``torchrun ... workflow/scripts/train_model.py``, DDP through
 Accelerate), as the workflow launches it on several GPUs: here 2 processes on the CPU (gloo), so the
 multi-process path is tested on every machine."""
 
@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from conftest import ROOT
+from safetensors.torch import load_file
 from test_resume import CLS, TAG, _checkpoint, _data_root, _params
-from xstilts import jobs
-from xstilts.models import load_task_model
-from xstilts.resume import SCRATCH_ENV
-from xstilts.train import rank_plan
+
+from xstilts.modelling.models import load_task_model
+from xstilts.modelling.resume import SCRATCH_ENV
+from xstilts.modelling.training import rank_plan
+from xstilts.workflow.jobs import training as jobs
 
 # test_resume's toy data, multitask (each batch leaves the other task's head without a gradient):
 # 18 + 14 examples in batches of 4 = 9 micro-batches per epoch, an odd number.  Accumulation 2,
@@ -32,8 +32,9 @@ STEPS = {1: 16, 2: 8}
 # the job, except that process 1 (only) is sent SIGUSR1 at its micro-batch 7, in step 4
 CHILD = r"""
 import os, signal, sys
-import xstilts.train as T
-from xstilts import jobs
+import xstilts.modelling.training as T
+from xstilts.common.cli import run_job
+from xstilts.workflow.jobs.training import train
 
 real, calls = T.collate, [0]
 
@@ -44,7 +45,7 @@ def collate(*args, **kwargs):
     return real(*args, **kwargs)
 
 T.collate = collate
-sys.exit(jobs.main(sys.argv[1:]))
+sys.exit(run_job(train, sys.argv[1:]))
 """
 
 
@@ -60,7 +61,7 @@ def test_rank_plan_gives_every_process_as_many_batches():
 
 
 def _torchrun(params: dict, init: str, out: Path, work: Path, log: Path, *, script=None, scratch=None, timeout: int = 300):
-    """``torchrun --standalone --nproc_per_node 2 -m xstilts.jobs train ...`` (or ``script``) with the
+    """``torchrun --standalone --nproc_per_node 2 workflow/scripts/train_model.py ...`` (or ``script``) with the
     output of all processes in ``log``, as the rules write it; returns the exit status and the log."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",  # CPU processes: gloo
            "XSTILTS_CACHE_DIR": str(work / "cache"), SCRATCH_ENV: str(scratch or work / "scratch"),
@@ -68,8 +69,8 @@ def _torchrun(params: dict, init: str, out: Path, work: Path, log: Path, *, scri
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
     # (not --log FILE: torchrun would take it for an ambiguous abbreviation of its own --log-dir)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           *([str(script)] if script else ["-m", "xstilts.jobs"]),
-           "train", "--params", json.dumps(params), "--init", init, "--out", str(out), "--threads", "1"]  # fmt: skip
+           str(script or ROOT / "workflow" / "scripts" / "train_model.py"),
+           "--params", json.dumps(params), "--init", init, "--out", str(out), "--threads", "1"]  # fmt: skip
     with open(log, "w") as f:
         proc = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
         try:

@@ -1,10 +1,10 @@
 """The conda environments of the rules (envs/*.yaml): they parse, the test environment satisfies
 their version ranges, and each names every third-party package the code its rules run imports.
 
-Which code a rule runs is read from workflow/rules/*.smk (`python -m xstilts.jobs COMMAND` or
-`python -m xstilts.report COMMAND`), and what that code imports is followed with `ast` through
-src/xstilts: the command's function, the functions and classes it reaches by name, and the module-
-level code of every module on the way (imports inside functions included).
+Which script a rule runs is read from workflow/rules/*.smk (`python "$XSTILTS_SCRIPTS/NAME.py"`), and what
+that script imports is followed with `ast` through src/xstilts: the script's module-level code, the
+functions and classes it reaches by name, and the module-level code of every module on the way
+(the packages' __init__ files and imports inside functions included).
 """
 
 import ast
@@ -20,6 +20,7 @@ from packaging.specifiers import SpecifierSet
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "xstilts"
+SCRIPTS = ROOT / "workflow" / "scripts"
 ENV_FILES = sorted((ROOT / "envs").glob("*.yaml"))
 
 # import name -> conda/pip package name, where they differ
@@ -28,6 +29,7 @@ PACKAGE_OF_IMPORT = {"torch": "pytorch", "yaml": "pyyaml", "sklearn": "scikit-le
 DIST_OF_PACKAGE = {"pytorch": "torch"}
 # optional dependencies of libraries, needed by the methods the code calls (no import statement)
 IMPLICIT = {"to_markdown": "tabulate", "to_latex": "jinja2"}
+SCRIPT_OF_RULE = re.compile(r'\\"\$XSTILTS_SCRIPTS/(\w+)\.py\\"')
 
 
 def norm(name: str) -> str:
@@ -49,8 +51,10 @@ def env_packages(path: Path) -> dict[str, str]:
 # ----------------------------------------------------------------------------- which env runs what
 
 
-def rule_commands() -> dict[str, tuple[str, str, str]]:
-    """rule -> (env file, module, command or None) for every rule that runs a `python -m xstilts...` job."""
+@cache
+def rule_scripts() -> dict[str, tuple[Path, str]]:
+    """rule -> (env file, script name) for every rule; the research-question rules, made in a loop
+    (`rule:` with `name: _name`), appear once as 'research questions'."""
     envs = {}
     for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
         for name, value in re.findall(r'^(ENV_\w+) = "(.+)"$', smk.read_text(), re.M):
@@ -58,55 +62,74 @@ def rule_commands() -> dict[str, tuple[str, str, str]]:
     assert envs, "no ENV_* constants in workflow/rules"
     rules = {}
     for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
-        for name, body in re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", smk.read_text(), re.M | re.S):
-            conda = re.search(r"^    conda:\n\s+(\w+)", body, re.M)
-            # `{params.launcher}` is python, or torchrun for multi-GPU models (plan.launcher)
-            command = re.search(r"(?:python|\{params\.launcher\}) -m (xstilts\.\w+)(?: ([a-z][\w-]*))?", body)
-            assert conda and command, f"rule {name} in {smk.name}: expected a conda: env and a `python -m xstilts...` command"
-            rules[name] = (envs[conda.group(1)], command.group(1), command.group(2))
+        text = smk.read_text()
+        blocks = re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, re.M | re.S)
+        blocks += [("research questions", body) for body in re.findall(r"^    rule:\n(.*?)(?=^\S|\Z)", text, re.M | re.S)]
+        for name, body in blocks:
+            conda = re.search(r"^\s+conda:\n\s+(\w+)", body, re.M)
+            scripts = SCRIPT_OF_RULE.findall(body)
+            assert conda and len(scripts) == 1, f'rule {name} in {smk.name}: expected a conda: env and one `python "$XSTILTS_SCRIPTS/NAME.py"` command'
+            rules[name] = (envs[conda.group(1)], scripts[0])
     return rules
 
 
-def test_every_rule_has_an_env_file_and_a_job_command():
-    rules = rule_commands()
-    assert {p.name for p, _, _ in rules.values()} == {p.name for p in ENV_FILES} == {"train.yaml", "data.yaml", "report.yaml"}
-    assert {r for r, (p, _, _) in rules.items() if p.name == "data.yaml"} == {"synthesize_world", "synthetic_xglue", "fetch_dataset", "fetch_model",
-                                                                          "fetch_corpus", "fetch_translation"}  # fmt: skip
-    assert {r for r, (_, m, _) in rules.items() if m == "xstilts.report"} == {"collect_scores", "transfer_matrix_table", "transfer_matrix_figure",
+def test_every_rule_runs_one_job_script_in_an_env():
+    rules = rule_scripts()
+    assert {p.name for p, _ in rules.values()} == {p.name for p in ENV_FILES} == {"train.yaml", "data.yaml", "report.yaml"}
+    assert {r for r, (p, _) in rules.items() if p.name == "data.yaml"} == {"synthesize_world", "synthetic_xglue", "fetch_dataset", "fetch_model",
+                                                                       "fetch_corpus", "fetch_translation"}  # fmt: skip
+    assert {r for r, (p, _) in rules.items() if p.name == "report.yaml"} == {"collect_scores", "transfer_matrix_table", "transfer_matrix_figure",
                                                                          "language_tables", "statistics", "published_comparison",
-                                                                         "task_category", "language_figures"}  # fmt: skip
-    for rule, (path, module, command) in rules.items():
-        assert path.exists(), (rule, path)
-        if module == "xstilts.jobs":
-            assert command in job_commands(), (rule, command)
-    # the research-question rules, made in a loop, call `xstilts.report <name with dashes>` in the report env
-    from xstilts.analysis import _COMMANDS
-    from xstilts.plan import RQ_ANALYSES
+                                                                         "task_category", "language_figures", "research questions",
+                                                                         "cost_plan"}  # fmt: skip
+    # `ls workflow/scripts` is the list of job kinds: every script is run by a rule, every rule runs one
+    assert {script for _, script in rules.values()} == {p.stem for p in SCRIPTS.glob("*.py")}
+    assert all(path.exists() for path, _ in rules.values())
+    # the research-question rules pass their analysis by name (params.command) to research_question.py
+    from xstilts.reporting.analyses import ANALYSES
+    from xstilts.workflow.plan import RQ_ANALYSES
 
-    assert {name.replace("_", "-") for name in RQ_ANALYSES} == set(_COMMANDS)
+    assert {name.replace("_", "-") for name in RQ_ANALYSES} == set(ANALYSES)
+
+
+def test_job_scripts_are_thin_and_shadow_no_module():
+    """A script's folder is first on sys.path when it runs: a script named like a module (statistics,
+    evaluate, ...) would be imported in that module's place.  Scripts hold no logic of their own."""
+    import importlib.util
+
+    for path in SCRIPTS.glob("*.py"):
+        assert importlib.util.find_spec(path.stem) is None, f"workflow/scripts/{path.name} shadows the module '{path.stem}'"
+        tree = ast.parse(path.read_text())
+        assert ast.get_docstring(tree), f"{path.name}: the first line says what the job does"
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+        assert len(functions) <= 1 and all(len(f.body) <= 4 for f in functions), f"{path.name} is not thin: move its logic to src/xstilts"
+        assert sum(1 for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") in ("run_job", "main")) == 1
 
 
 # ----------------------------------------------------------------------------- what the code imports
 
 
+def module_path(module: str) -> Path:
+    """`xstilts`, `xstilts.a.b` (a module or a package's __init__) or `script:NAME`."""
+    if module.startswith("script:"):
+        return SCRIPTS / f"{module[7:]}.py"
+    parts = module.split(".")[1:]
+    package = SRC.joinpath(*parts, "__init__.py")
+    return package if package.exists() else SRC.joinpath(*parts[:-1], f"{parts[-1]}.py") if parts else SRC / "__init__.py"
+
+
+def is_module(module: str) -> bool:
+    return module_path(module).exists()
+
+
 @cache
 def tree(module: str) -> ast.Module:
-    """`xstilts` or `xstilts.name`."""
-    path = SRC / "__init__.py" if module == "xstilts" else SRC / f"{module.split('.', 1)[1]}.py"
+    path = module_path(module)
     return ast.parse(path.read_text(), filename=str(path))
 
 
 def top_level(module: str) -> dict[str, ast.AST]:
     return {n.name: n for n in tree(module).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-
-
-@cache
-def job_commands() -> dict[str, str]:
-    """`python -m xstilts.jobs` command -> the function it runs (jobs.COMMANDS)."""
-    for node in tree("xstilts.jobs").body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "COMMANDS" for t in node.targets):
-            return {k.value: v.elts[0].id for k, v in zip(node.value.keys, node.value.values)}
-    raise AssertionError("xstilts.jobs has no COMMANDS table")
 
 
 class Imports:
@@ -117,21 +140,21 @@ class Imports:
         self.seen: set = set()
 
     def module(self, module: str) -> None:
-        """What importing a module runs: its top-level statements (not the bodies of its functions
-        and classes), calls made at import time, and the module-level tables of functions."""
+        """What importing a module runs: its packages' __init__ files, its top-level statements (not
+        the bodies of its functions and classes), calls made at import time, and the module-level
+        tables of functions."""
         if (module, None) in self.seen:
             return
         self.seen.add((module, None))
-        if module != "xstilts":
-            self.module("xstilts")  # the package is imported first
+        if module.startswith("xstilts."):
+            parent = module.rsplit(".", 1)[0]
+            self.module(parent)  # a package's __init__ runs first
         defs = top_level(module)
         for node in tree(module).body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 for deco in node.decorator_list + getattr(node, "bases", []):
                     self.walk(module, deco)
                 continue
-            if module == "xstilts.jobs" and isinstance(node, ast.Assign) and "COMMANDS" in ast.dump(node):
-                continue  # the command table: each command is followed on its own
             self.walk(module, node, names=defs)
 
     def function(self, module: str, name: str) -> None:
@@ -162,67 +185,52 @@ class Imports:
             for alias in node.names:
                 self.external_or_ours(module, alias.name, None)
             return
-        if node.level:  # relative: from .x import y / from . import x
-            base = "xstilts" if node.level == 1 else None
-            assert base, f"{module}: relative import beyond the package"
-            if node.module is None:
-                for alias in node.names:
-                    sub = f"xstilts.{alias.name}"
-                    if (SRC / f"{alias.name}.py").exists():
-                        self.whole_module(sub)
-                    else:
-                        self.module("xstilts")
-                return
-            target = f"xstilts.{node.module}"
-        else:
-            target = node.module
+        assert not node.level, f"{module}: relative import (the library imports absolutely)"
         for alias in node.names:
-            self.external_or_ours(module, target, alias.name)
+            self.external_or_ours(module, node.module, alias.name)
 
     def external_or_ours(self, module: str, target: str, name: str | None) -> None:
         top = target.split(".")[0]
         if top == "xstilts":
-            if target == "xstilts":
-                self.module("xstilts")
-            elif name is None:
+            if name is None:
                 self.whole_module(target)
+            elif is_module(f"{target}.{name}"):  # from xstilts.pkg import submodule
+                self.module(target)
+                self.whole_module(f"{target}.{name}")
             else:
                 self.function(target, name)
         elif top != "__future__" and top not in sys.stdlib_module_names:
             self.packages.setdefault(top, module)
 
 
-def imports_of(module: str, command: str) -> dict[str, str]:
+def imports_of(script: str) -> dict[str, str]:
     found = Imports()
-    if module == "xstilts.jobs":
-        found.function(module, "main")
-        found.function(module, job_commands()[command])
-    else:  # xstilts.report (one env for its three commands), xstilts.cost: the whole command line
-        found.function(module, "main")
+    found.whole_module(f"script:{script}")
     return found.packages
 
 
 def test_the_import_follower_sees_lazy_imports():
-    """The follower itself: imports inside functions count, unrelated commands do not."""
-    train = imports_of("xstilts.jobs", "train")
+    """The follower itself: imports inside functions count, unrelated jobs do not."""
+    train = imports_of("train_model")
     assert {"torch", "transformers", "accelerate", "safetensors", "numpy"} <= set(train)
-    assert "datasets" not in train and "huggingface_hub" not in train  # only the download commands need them
-    assert {"datasets"} <= set(imports_of("xstilts.jobs", "fetch-data")) and "torch" not in imports_of("xstilts.jobs", "fetch-data")
-    assert "huggingface_hub" in imports_of("xstilts.jobs", "fetch-model")
-    report = imports_of("xstilts.report", "table")
-    assert {"pandas", "matplotlib", "seaborn", "tabulate"} <= set(report)  # LaTeX is written by hand: no jinja2
+    assert "datasets" not in train and "huggingface_hub" not in train  # only the download jobs need them
+    assert {"datasets"} <= set(imports_of("fetch_dataset")) and "torch" not in imports_of("fetch_dataset")
+    assert "huggingface_hub" in imports_of("fetch_model")
+    report = imports_of("transfer_matrix_table")
+    assert {"pandas", "tabulate"} <= set(report) and "torch" not in report  # LaTeX is written by hand: no jinja2
+    assert {"matplotlib", "seaborn"} <= set(imports_of("transfer_matrix_figure"))
 
 
-@pytest.mark.parametrize("rule", sorted(rule_commands()))
+@pytest.mark.parametrize("rule", sorted(rule_scripts()))
 def test_env_names_every_package_the_rule_imports(rule):
-    env_path, module, command = rule_commands()[rule]
+    env_path, script = rule_scripts()[rule]
     listed = env_packages(env_path)
     missing = {
         PACKAGE_OF_IMPORT.get(name, name): where
-        for name, where in imports_of(module, command).items()
+        for name, where in imports_of(script).items()
         if norm(PACKAGE_OF_IMPORT.get(name, name)) not in listed
     }
-    assert not missing, f"rule {rule} runs `python -m {module} {command}`, which imports {missing} (package: module); add them to envs/{env_path.name}"
+    assert not missing, f"rule {rule} runs workflow/scripts/{script}.py, which imports {missing} (package: module); add them to envs/{env_path.name}"
 
 
 # ----------------------------------------------------------------------------- the files themselves

@@ -7,13 +7,13 @@ import os
 
 import pytest
 import torch
-
 from conftest import write_jsonl
-from xstilts import jobs
-from xstilts.config import HPARAM_DEFAULTS
-from xstilts.errors import CheckpointError
-from xstilts.models import load_encoder
-from xstilts.tasks import NLI_LABELS, Task
+
+from xstilts.common.errors import CheckpointError
+from xstilts.data.registry import NLI_LABELS, Task, task_to_dict
+from xstilts.modelling.models import load_encoder
+from xstilts.workflow.config import HPARAM_DEFAULTS
+from xstilts.workflow.jobs import training as jobs
 
 needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -49,7 +49,7 @@ def test_training_on_gpu_uses_mixed_precision_tf32_and_fused_adamw(tiny_encoder_
     write_jsonl(tmp_path / "data/toy_cls/validation/en.jsonl", rows[:8])
     hp = {**HPARAM_DEFAULTS, "lr": 1e-3, "epochs": 2, "batch_size": 8, "eval_every": 4, "eval_examples": 8, "max_length": 16,
           "gradient_checkpointing": checkpointing}  # fmt: skip
-    params = {"phase": "intermediate", "tasks": [jobs.task_to_dict(CLS, training=True)], "hparams": hp, "task_hparams": {},
+    params = {"phase": "intermediate", "tasks": [task_to_dict(CLS, training=True)], "hparams": hp, "task_hparams": {},
               "data": {"toy_cls": {"root": str(tmp_path / "data"), "train_languages": ["en"], "cap": None}}, "seed": 0,
               "model": {"dtype": "float32", "pooling": "cls", "encoder_module": None}, "from_base": True, "on_bad_row": "error"}  # fmt: skip
     out = tmp_path / "model/checkpoint.json"

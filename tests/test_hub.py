@@ -1,4 +1,4 @@
-"""Offline tests of xstilts.hub (Hub registry, converters, prepare_hub_task) and xstilts.release_files.
+"""Offline tests of xstilts.data.hub (Hub registry, converters, prepare_hub_task) and xstilts.data.release_files.
 
 Hub fixtures (tests/fixtures/hub/{task}.json) hold invented rows in each dataset's Hub schema plus the
 ``converted`` rows expected from ``convert`` (written by hand).  ``datasets.load_dataset`` is
@@ -17,10 +17,12 @@ import datasets
 import pytest
 from datasets import Dataset, Features
 
-import xstilts.errors
-from xstilts import hub, release_files
-from xstilts.errors import ConfigError, DataError
-from xstilts.hub import HUB_DATASETS, HubSpec, ReleaseOnly, prepare_hub_task, validate_row
+import xstilts.common.errors
+from xstilts.common.errors import ConfigError, DataError
+from xstilts.data import hub_sources, release_files
+from xstilts.data.hub import prepare_hub_task
+from xstilts.data.hub_sources import HUB_DATASETS, HubSpec, ReleaseOnly
+from xstilts.data.rows import validate_row
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HUB_FIXTURES = sorted((FIXTURES / "hub").glob("*.json"))
@@ -114,7 +116,7 @@ def test_registry_has_every_task_with_xtreme_language_lists():
         assert len(HUB_DATASETS[task].languages) == size, task
     for task, entry in HUB_DATASETS.items():
         assert entry.task == task
-        assert entry.format in hub.FORMATS
+        assert entry.format in hub_sources.FORMATS
         assert entry.eval_split is not None, task
         assert all(len(lang) == 2 and lang.islower() for lang in entry.languages), task
         assert len(set(entry.languages)) == len(entry.languages), task
@@ -177,12 +179,12 @@ def test_registry_configs_splits_and_eval_splits():
         "validation": ("dev_r1", "dev_r2", "dev_r3"),
     }
     assert spec["bucc"].splits == {"validation": "sample", "test": "training"}
-    assert hub.UPOS_TAGS[15] == "VERB" and hub.UPOS_TAGS[16] == "X" and len(hub.UPOS_TAGS) == 17
-    assert hub.PANX_TAGS == ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+    assert hub_sources.UPOS_TAGS[15] == "VERB" and hub_sources.UPOS_TAGS[16] == "X" and len(hub_sources.UPOS_TAGS) == 17
+    assert hub_sources.PANX_TAGS == ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 
 
 def test_data_error_comes_from_errors_module():
-    assert hub.DataError is xstilts.errors.DataError
+    assert hub_sources.DataError is xstilts.common.errors.DataError
     assert issubclass(DataError, ValueError)
 
 
@@ -191,10 +193,10 @@ def test_release_and_unknown_tasks_are_refused():
         prepare_hub_task("bucc", "unused")
     assert "read_bucc" in str(info.value) and one_sentence(str(info.value))
     with pytest.raises(DataError) as info:
-        hub.get_hub_spec("ccg")
+        hub_sources.get_hub_spec("ccg")
     assert "LDC2005T13" in str(info.value)
     with pytest.raises(ConfigError):
-        hub.get_hub_spec("no_such_task")
+        hub_sources.get_hub_spec("no_such_task")
 
 
 # ------------------------------------------------------------------------------------ converters
@@ -281,7 +283,7 @@ def test_manifest_pins_the_requested_revision(tmp_path, monkeypatch):
     assert manifest["splits"] == {"validation": {"sw": ["google/xtreme:PAN-X.sw:validation"]}}
     resolved = manifest["resolved"]["PAN-X.sw/validation"]
     assert resolved["num_rows"] == 2 and resolved["fingerprint"] and resolved["commit"] is None
-    assert manifest["labels"] == list(hub.PANX_TAGS)
+    assert manifest["labels"] == list(hub_sources.PANX_TAGS)
     assert manifest["datasets_version"] == datasets.__version__
 
 
@@ -437,8 +439,8 @@ def test_real_datasets_offline_mode_gives_the_data_error(tmp_path):
     )
     code = (
         "import sys\n"
-        "from xstilts.hub import prepare_hub_task\n"
-        "from xstilts.errors import DataError\n"
+        "from xstilts.data.hub import prepare_hub_task\n"
+        "from xstilts.common.errors import DataError\n"
         "try:\n"
         f"    prepare_hub_task('panx', {str(tmp_path / 'out')!r}, languages=['sw'], splits=['validation'])\n"
         "except DataError as exc:\n"
@@ -461,31 +463,31 @@ WHERE = "data/x/validation/en.jsonl row 7"
 @pytest.mark.parametrize(
     "row, fmt, labels, kwargs, expected",
     [
-        ({"id": "1", "text_a": " ", "text_b": "b", "label": "neutral"}, "classification", hub.NLI_LABELS, {}, "text_a is empty"),
+        ({"id": "1", "text_a": " ", "text_b": "b", "label": "neutral"}, "classification", hub_sources.NLI_LABELS, {}, "text_a is empty"),
         (
             {"id": "1", "text_a": "a", "text_b": 3, "label": "neutral"},
             "classification",
-            hub.NLI_LABELS,
+            hub_sources.NLI_LABELS,
             {},
             "text_b is int, expected a string",
         ),
         (
             {"id": "1", "text_a": "a", "text_b": "b", "label": "maybe"},
             "classification",
-            hub.NLI_LABELS,
+            hub_sources.NLI_LABELS,
             {},
             "label 'maybe' is not one of",
         ),
         (
             {"id": "1", "text_a": "a", "text_b": "b", "label": 1},
             "classification",
-            hub.NLI_LABELS,
+            hub_sources.NLI_LABELS,
             {},
             "label is int 1, expected a label string",
         ),
-        ({"id": "1", "text_a": "a", "label": "neutral"}, "classification", hub.NLI_LABELS, {}, "missing text_b"),
-        ({"id": "", "text_a": "a", "text_b": None, "label": "neutral"}, "classification", hub.NLI_LABELS, {}, "id is empty"),
-        (["not", "a", "dict"], "classification", hub.NLI_LABELS, {}, "row is list, expected a JSON object"),
+        ({"id": "1", "text_a": "a", "label": "neutral"}, "classification", hub_sources.NLI_LABELS, {}, "missing text_b"),
+        ({"id": "", "text_a": "a", "text_b": None, "label": "neutral"}, "classification", hub_sources.NLI_LABELS, {}, "id is empty"),
+        (["not", "a", "dict"], "classification", hub_sources.NLI_LABELS, {}, "row is list, expected a JSON object"),
         (
             {"id": "1", "context": "c", "question": "q", "choices": ["a", "b", "c"], "label": 3},
             "multiple_choice",
@@ -563,16 +565,16 @@ WHERE = "data/x/validation/en.jsonl row 7"
             {},
             "question is empty",
         ),
-        ({"id": "1", "tokens": ["a", "b"], "tags": ["O"]}, "tagging", hub.PANX_TAGS, {}, "2 tokens but 1 tags"),
+        ({"id": "1", "tokens": ["a", "b"], "tags": ["O"]}, "tagging", hub_sources.PANX_TAGS, {}, "2 tokens but 1 tags"),
         (
             {"id": "1", "tokens": ["a"], "tags": ["B-MISC"]},
             "tagging",
-            hub.PANX_TAGS,
+            hub_sources.PANX_TAGS,
             {},
             "tags[0] 'B-MISC' is not one of the task's tags",
         ),
-        ({"id": "1", "tokens": [], "tags": []}, "tagging", hub.PANX_TAGS, {}, "tokens is empty"),
-        ({"id": "1", "tokens": "a b", "tags": ["O", "O"]}, "tagging", hub.PANX_TAGS, {}, "tokens and tags must be lists"),
+        ({"id": "1", "tokens": [], "tags": []}, "tagging", hub_sources.PANX_TAGS, {}, "tokens is empty"),
+        ({"id": "1", "tokens": "a b", "tags": ["O", "O"]}, "tagging", hub_sources.PANX_TAGS, {}, "tokens and tags must be lists"),
         ({"id": "1", "source": "Hallo.", "target": ""}, "retrieval", None, {}, "target is empty"),
     ],
 )
@@ -585,7 +587,7 @@ def test_validate_row_errors(row, fmt, labels, kwargs, expected):
 
 
 def test_validate_row_accepts_good_rows():
-    validate_row({"id": "1", "text_a": "a", "text_b": None, "label": "neutral"}, "classification", hub.NLI_LABELS, WHERE)
+    validate_row({"id": "1", "text_a": "a", "text_b": None, "label": "neutral"}, "classification", hub_sources.NLI_LABELS, WHERE)
     validate_row(
         {"id": "1", "context": None, "question": "q", "choices": ["a", "b"], "label": 1}, "multiple_choice", (0, 1), WHERE
     )

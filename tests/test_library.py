@@ -8,17 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import write_jsonl
-from xstilts.data import read_rows
-from xstilts.errors import CheckpointError, DataError
-from xstilts.evaluate import predict, score
-from xstilts.features import IGNORE, collate, encode, length_grouped_batches
-from xstilts.models import TaskModel, load_encoder, load_task_model, save_checkpoint
-from xstilts.report import collect, transfer_matrix, write_figure, write_tables
-from xstilts.tasks import NLI_LABELS, Task
-from xstilts.train import TaskData, set_seed, train
-from xstilts.utils import atomic_path
+
+from xstilts.common.errors import CheckpointError, DataError
+from xstilts.common.files import atomic_path
+from xstilts.data.registry import NLI_LABELS, Task
+from xstilts.data.rows import read_rows
+from xstilts.modelling.features import IGNORE, collate, encode, length_grouped_batches
+from xstilts.modelling.models import TaskModel, load_encoder, load_task_model, save_checkpoint
+from xstilts.modelling.predict import predict
+from xstilts.modelling.training import TaskData, set_seed, train
+from xstilts.reporting.figures import write_figure
+from xstilts.reporting.tables import collect, transfer_matrix, write_tables
+from xstilts.scoring.score import score
 
 CLS = Task("toy_cls", "classification", "accuracy", ("en",), labels=NLI_LABELS, pair=True)
 MC = Task("toy_mc", "multiple_choice", "accuracy")
@@ -89,7 +91,7 @@ def test_tagging_labels_first_piece_with_characters(tiny_encoder_dir):
 
 def test_tagging_skips_bare_sentencepiece_marker():
     """A CJK word split as '▁' + characters is labelled on its characters (e5 / XLM-R tokenizers)."""
-    from xstilts.features import _first_piece_of_words
+    from xstilts.modelling.features import _first_piece_of_words
 
     class Tok:
         def convert_ids_to_tokens(self, ids):
@@ -193,8 +195,14 @@ def test_hub_checkpoints_with_pretraining_heads_load(arch, tmp_path):
     """The Hub's checkpoints carry their pretraining heads (XLM-R lm_head.*, BERT cls.*, a decoder LLM's
     lm_head): not encoder weights, so not an error -- but a missing encoder layer still is."""
     from safetensors.torch import load_file, save_file
-    from transformers import (BertConfig, BertForPreTraining, Qwen2Config, Qwen2ForCausalLM, XLMRobertaConfig,
-                              XLMRobertaForMaskedLM)  # fmt: skip
+    from transformers import (
+        BertConfig,
+        BertForPreTraining,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+        XLMRobertaConfig,
+        XLMRobertaForMaskedLM,  # fmt: skip
+    )
 
     small = dict(vocab_size=120, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
     model = {
@@ -215,20 +223,20 @@ def test_hub_checkpoints_with_pretraining_heads_load(arch, tmp_path):
 
 
 def test_truncated_copy_keeps_the_first_layers(tiny_encoder_dir, tmp_path):
-    from xstilts.cost import _safetensors_params
-    from xstilts.pretrain import truncate_like
+    from xstilts.modelling.pretrain import truncate_like
+    from xstilts.modelling.sizes import safetensors_params
 
     full = load_encoder(tiny_encoder_dir)
     counts = truncate_like(tiny_encoder_dir, tmp_path / "cut", 1)
     cut = load_encoder(str(tmp_path / "cut"))
     assert cut.config.num_hidden_layers == 1 and len(cut.encoder.layer) == 1
-    assert counts["params"] == _safetensors_params(str(tmp_path / "cut")) < counts["params_before"]
-    assert not _safetensors_params(str(tmp_path / "cut"), prefix="pooler.")  # no random pooler saved
+    assert counts["params"] == safetensors_params(str(tmp_path / "cut")) < counts["params_before"]
+    assert not safetensors_params(str(tmp_path / "cut"), prefix="pooler.")  # no random pooler saved
     for k, a in cut.state_dict().items():
         if not k.startswith("pooler."):
             assert torch.equal(a, full.state_dict()[k]), k  # the kept layers and embeddings are the original weights
     # the cost plan counts a truncated copy from the full model's safetensors header, before it exists
-    assert _safetensors_params(tiny_encoder_dir, keep_layers=1) == _safetensors_params(str(tmp_path / "cut"))
+    assert safetensors_params(tiny_encoder_dir, keep_layers=1) == safetensors_params(str(tmp_path / "cut"))
     with pytest.raises(ValueError, match="cannot keep 5 layers"):
         truncate_like(tiny_encoder_dir, tmp_path / "bad", 5)
 
@@ -239,7 +247,7 @@ def test_a_later_training_stage_carries_the_head_over(tiny_encoder_dir, tmp_path
 
     from transformers import AutoTokenizer
 
-    from xstilts.models import load_head
+    from xstilts.modelling.models import load_head
 
     tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
     first = TaskModel(load_encoder(tiny_encoder_dir), [MC, CLS])
@@ -302,7 +310,7 @@ def test_training_is_deterministic_and_multitask(tiny_encoder_dir):
         data = _toy_multitask(tok)
         set_seed(7)
         model = TaskModel(load_encoder(tiny_encoder_dir), [d.task for d in data])
-        results.append(train(model, data, HP, seed=7, pad_id=tok.pad_token_id, progress=False))
+        results.append(train(model, data, HP, seed=7, pad_id=tok.pad_token_id, scorer=score, progress=False))
         weights.append({k: v.clone() for k, v in model.state_dict().items()})
     a, b = results
     # 18 + 12 examples in batches of 4 -> 5 + 3 micro-batches, accumulation 2 -> 4 steps/epoch, 3 epochs
@@ -318,10 +326,10 @@ def test_max_steps_and_patience(tiny_encoder_dir):
     tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
     data = _toy_multitask(tok)
     model = TaskModel(load_encoder(tiny_encoder_dir), [d.task for d in data])
-    r = train(model, data, {**HP, "max_steps": 5, "eval_every": 1, "lr": 0.0}, seed=0, pad_id=tok.pad_token_id, progress=False)
+    r = train(model, data, {**HP, "max_steps": 5, "eval_every": 1, "lr": 0.0}, seed=0, pad_id=tok.pad_token_id, scorer=score, progress=False)
     assert r["steps"] <= 5
     model = TaskModel(load_encoder(tiny_encoder_dir), [d.task for d in data])
-    r = train(model, data, {**HP, "epochs": 50, "eval_every": 1, "lr": 1e-9, "patience": 2}, seed=0, pad_id=tok.pad_token_id, progress=False)
+    r = train(model, data, {**HP, "epochs": 50, "eval_every": 1, "lr": 1e-9, "patience": 2}, seed=0, pad_id=tok.pad_token_id, scorer=score, progress=False)
     assert r["steps"] == 3  # lr ~0: no improvement after the first validation -> stop after 2 more
 
 
@@ -362,7 +370,7 @@ def test_transfer_matrix_is_mean_over_seeds_of_mean_over_languages(tmp_path):
 
 
 def test_max_length_beyond_the_encoder_positions_is_refused(tiny_encoder_dir):
-    from xstilts.models import check_max_length, max_positions
+    from xstilts.modelling.models import check_max_length, max_positions
 
     enc = load_encoder(tiny_encoder_dir)
     assert max_positions(enc) == 256
@@ -377,7 +385,7 @@ def test_retrieval_is_scored_in_xtremes_direction_and_the_reverse():
     Two foreign sentences (rows 0, 1) and two English ones.  English 0 is nearest to foreign 0 and
     English 1 nearest to foreign 0 as well (en->xx: 1 of 2 right); foreign 0 is nearest to
     English 0 and foreign 1 nearest to English 1 (xx->en: 2 of 2 right)."""
-    from xstilts.evaluate import score_retrieval
+    from xstilts.scoring.score import score_retrieval
 
     src = np.array([[1.0, 0.0], [0.0, 1.0]])  # foreign
     tgt = np.array([[1.0, 0.1], [0.8, 0.7]])  # English
@@ -403,7 +411,7 @@ def _meaning_embedder(meaning_of):
 
 
 def test_bucc_threshold_is_chosen_on_dev_and_reused_on_test():
-    from xstilts.evaluate import score_bucc
+    from xstilts.scoring.score import score_bucc
 
     meaning = {"d1": 1, "d2": 2, "d3": 7, "g1": 1, "g2": 2, "g3": 8,  # dev: d3 has no translation
                "t1": 1, "t2": 2, "t3": 3, "t4": 5, "f1": 1, "f2": 2, "f3": 3, "f4": 4}  # fmt: skip
@@ -425,7 +433,7 @@ def test_bucc_threshold_is_chosen_on_dev_and_reused_on_test():
 
 def test_bucc_drops_sentences_whose_text_repeats():
     """XTREME's read_sent2id: a text that occurs twice maps to no id, so its pairs are not scored."""
-    from xstilts.evaluate import mine_bucc
+    from xstilts.scoring.score import mine_bucc
 
     meaning = {"a": 1, "b": 2, "A": 1, "B": 2}
     cands = mine_bucc(["s1", "s2", "s3"], ["a", "b", "b"], ["e1", "e2"], ["A", "B"], _meaning_embedder(meaning), k=2)
@@ -434,8 +442,8 @@ def test_bucc_drops_sentences_whose_text_repeats():
 
 def test_retrieval_job_mines_bucc_from_the_release_files(tmp_path, tiny_encoder_dir):
     """The whole job on the BUCC 2018 fixture release: manifest -> read -> embed -> mine -> F1."""
-    from xstilts import jobs
-    from xstilts.tasks import build_registry
+    from xstilts.data.registry import build_registry, task_to_dict
+    from xstilts.workflow.jobs.evaluation import retrieval
 
     release = Path(__file__).parent / "fixtures/release/bucc2018"
     (tmp_path / "data/bucc").mkdir(parents=True)
@@ -443,13 +451,13 @@ def test_retrieval_job_mines_bucc_from_the_release_files(tmp_path, tiny_encoder_
     task = build_registry(None)["bucc"]
     params = {
         "identity": {"model": "toy", "pipeline": "none", "seed": None},
-        "benchmarks": [{"task": jobs.task_to_dict(task), "root": str(tmp_path / "data"), "split": "test",
+        "benchmarks": [{"task": task_to_dict(task), "root": str(tmp_path / "data"), "split": "test",
                         "splits": {"de": "test"}, "languages": ["de"], "max_examples": None}],
         "layer": 1, "max_length": 64, "batch_size": 8, "dtype": "float32", "encoder_module": None,
         "from_base": True, "on_bad_row": "error",
     }  # fmt: skip
     out, preds = tmp_path / "m.json", tmp_path / "p.jsonl.gz"
-    jobs.retrieval(params, os.path.join(tiny_encoder_dir, "config.json"), str(out), str(preds))
+    retrieval(params, os.path.join(tiny_encoder_dir, "config.json"), str(out), str(preds))
     m = json.loads(out.read_text())["benchmarks"]["bucc"]
     de = m["languages"]["de"]
     assert m["main_metric"] == "f1" and de["n_gold"] == 1 and de["split"] == "test"
@@ -464,7 +472,7 @@ def test_retrieval_job_mines_bucc_from_the_release_files(tmp_path, tiny_encoder_
 
 def test_metrics_lineage_names_the_pinned_model_and_data_revisions(tmp_path):
     """Every metrics file carries the chain base -> intermediate -> target with the Hub revisions."""
-    from xstilts.jobs import lineage
+    from xstilts.workflow.jobs.records import lineage
 
     def meta(d, **m):
         d.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Tests of xstilts.metrics on hand-made cases (expected values worked out in the comments)."""
+"""Tests of xstilts.scoring.metrics on hand-made cases (expected values worked out in the comments)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 try:
-    from xstilts import metrics as M
+    from xstilts.scoring import metrics as M
 except ImportError:  # running from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from xstilts import metrics as M
+    from xstilts.scoring import metrics as M
 
 
 # ---------------------------------------------------------------------------------------------

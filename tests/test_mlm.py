@@ -8,17 +8,19 @@ import datasets
 import pytest
 import torch
 import yaml
-
 from conftest import ROOT, write_jsonl
-from xstilts import jobs
-from xstilts.config import HPARAM_DEFAULTS, Experiment
-from xstilts.errors import ConfigError, DataError
-from xstilts.features import IGNORE, collate
-from xstilts.hub import fetch_corpus
-from xstilts.mlm import MLM_TASK, MaskedLMHead, corpus_features, encode_lines, mask_tokens
-from xstilts.models import TaskModel, load_encoder, load_task_model
-from xstilts.plan import Plan
-from xstilts.tasks import NLI_LABELS, Task
+
+from xstilts.common.errors import ConfigError, DataError
+from xstilts.data.hub import fetch_corpus
+from xstilts.data.registry import NLI_LABELS, Task, task_to_dict
+from xstilts.modelling.features import IGNORE, collate
+from xstilts.modelling.mlm import MLM_TASK, MaskedLMHead, corpus_features, encode_lines, mask_tokens
+from xstilts.modelling.models import TaskModel, load_encoder, load_task_model
+from xstilts.workflow.config import HPARAM_DEFAULTS, Experiment
+from xstilts.workflow.jobs import training as jobs
+from xstilts.workflow.jobs.data import fetch_translation
+from xstilts.workflow.jobs.records import lineage
+from xstilts.workflow.plan import Plan
 
 CLS = Task("toy_cls", "classification", "accuracy", labels=NLI_LABELS, pair=True)
 HP = {**HPARAM_DEFAULTS, "lr": 3e-3, "epochs": 3, "batch_size": 8, "eval_every": 100, "eval_examples": 6,
@@ -139,7 +141,7 @@ def toy(tmp_path_factory):
 def _params(root, **extra) -> dict:
     return {
         "phase": "intermediate",
-        "tasks": [jobs.task_to_dict(CLS, training=True)],
+        "tasks": [task_to_dict(CLS, training=True)],
         "hparams": HP,
         "task_hparams": {},
         "data": {"toy_cls": {"root": str(root / "data"), "train_languages": ["en"], "cap": None}},
@@ -163,7 +165,7 @@ def test_training_with_mlm_mixed_in_learns_the_corpus(toy, tiny_encoder_dir, tok
     assert "MLM mix-in: 48 sequences (ratio 2.0 of 24 task examples) from {'de': 24, 'fr': 24}" in caplog.text
     assert "training toy_cls+mlm: 72 examples, 72 steps" in caplog.text  # (3 + 6) batches x 8 epochs
     assert meta["result"]["best_validation_tasks"].keys() == {"toy_cls"}  # MLM takes no part in model selection
-    assert jobs.lineage(str(out.parent))[-1]["mlm"] == {"files": mlm["files"], "ratio": 2.0}
+    assert lineage(str(out.parent))[-1]["mlm"] == {"files": mlm["files"], "ratio": 2.0}
 
     # the encoder learnt the corpus: held-out masked-LM loss far below the same head on the initial encoder
     held_out = encode_lines(["der hund sieht den apfel .", "la chatte mange la pomme ."] * 8, tokenizer, max_length=16)
@@ -182,7 +184,7 @@ def test_training_on_translated_copies_reads_them_with_the_english_data(toy, tin
     meta = json.loads(out.read_text())
     assert any(f.endswith("toy_cls.de.jsonl") for f in meta["data_files"])
     assert meta["result"]["steps"] == 3 * 6  # 48 rows in batches of 8, 3 epochs
-    assert jobs.lineage(str(out.parent))[-1]["translations"] == {"toy_cls": {"de": str(toy / "mt/toy_cls.de.jsonl")}}
+    assert lineage(str(out.parent))[-1]["translations"] == {"toy_cls": {"de": str(toy / "mt/toy_cls.de.jsonl")}}
     data["toy_cls"]["translations"] = {"fr": str(toy / "mt/toy_cls.fr.jsonl")}
     with pytest.raises(Exception, match="toy_cls.fr.jsonl' .toy_cls, fr. does not exist"):
         jobs.train(_params(toy, data=data), os.path.join(tiny_encoder_dir, "config.json"), str(tmp_path / "x/checkpoint.json"), threads=1)
@@ -281,12 +283,12 @@ def test_fetch_translation_converts_rows_like_the_english_hub_task(tmp_path, mon
             {"premise": "Die Katze schläft.", "hypothesis": "Die Katze rennt.", "label": 2, "idx": 1},
             {"premise": "Unklar.", "hypothesis": "Unklar.", "label": -1, "idx": 2}]  # fmt: skip
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: datasets.Dataset.from_list(rows))
-    from xstilts.tasks import build_registry
+    from xstilts.data.registry import build_registry
 
-    params = {"task": jobs.task_to_dict(build_registry({})["mnli"]), "lang": "de",
+    params = {"task": task_to_dict(build_registry({})["mnli"]), "lang": "de",
               "source": {"hub": "someone/mnli-de"}, "on_bad_row": "error"}  # fmt: skip
     out = tmp_path / "mnli.de.jsonl"
-    jobs.fetch_translation(params, str(out))
+    fetch_translation(params, str(out))
     got = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["text_a"], r["label"]) for r in got] == [("Der Hund isst.", "entailment"), ("Die Katze schläft.", "contradiction")]
 
@@ -322,7 +324,7 @@ def test_mixed_language_job_then_a_second_stage_that_keeps_the_head(toy, tiny_en
 
     second_task = replace(CLS, name="toy_cls2")
     write_jsonl(toy / "data/toy_cls2/train/en.jsonl", [json.loads(line) for line in (toy / "data/toy_cls/train/en.jsonl").read_text().splitlines()])
-    params = _params(toy, phase="target", tasks=[jobs.task_to_dict(second_task, training=True)], from_base=False, init_head="toy_cls",
+    params = _params(toy, phase="target", tasks=[task_to_dict(second_task, training=True)], from_base=False, init_head="toy_cls",
                      data={"toy_cls2": {"root": str(toy / "data"), "train_languages": ["en"], "cap": None}},
                      hparams={**HP, "epochs": 1, "lr": 1e-12})  # fmt: skip  # a step too small to move the weights
     second = tmp_path / "second/checkpoint.json"

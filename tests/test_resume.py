@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT, write_jsonl
 from safetensors.torch import load_file
 
-from conftest import ROOT, write_jsonl
-from xstilts import jobs
-from xstilts.config import HPARAM_DEFAULTS
-from xstilts.resume import SCRATCH_ENV, STATE_FILE, StateStore, job_key, scratch_root
-from xstilts.tasks import NLI_LABELS, Task
+from xstilts.data.registry import NLI_LABELS, Task, task_to_dict
+from xstilts.modelling.resume import SCRATCH_ENV, STATE_FILE, StateStore, job_key, scratch_root
+from xstilts.workflow.config import HPARAM_DEFAULTS
+from xstilts.workflow.jobs import training as jobs
 
 CLS = Task("toy_cls", "classification", "accuracy", labels=NLI_LABELS, pair=True)
 TAG = Task("toy_tag", "tagging", "seqeval", labels=("DET", "NOUN", "VERB", "ADJ", "PUNCT", "O"))
@@ -32,8 +32,9 @@ TOTAL = 16
 # waits (up to two minutes) for the test to create PAUSE_AT.go: the test signals it meanwhile.
 CHILD = r"""
 import os, sys, time
-import xstilts.train as T
-from xstilts import jobs
+import xstilts.modelling.training as T
+from xstilts.common.cli import run_job
+from xstilts.workflow.jobs.training import train
 
 pause, pause_at = sys.argv[1], int(sys.argv[2])
 real, calls = T.collate, [0]
@@ -48,7 +49,7 @@ def collate(*args, **kwargs):
     return real(*args, **kwargs)
 
 T.collate = collate
-sys.exit(jobs.main(sys.argv[3:]))
+sys.exit(run_job(train, sys.argv[3:]))
 """
 
 
@@ -75,7 +76,7 @@ def _data_root(root: Path) -> str:
 def _params(root: str, **hp) -> dict:
     return {
         "phase": "intermediate",
-        "tasks": [jobs.task_to_dict(CLS, training=True), jobs.task_to_dict(TAG, training=True)],
+        "tasks": [task_to_dict(CLS, training=True), task_to_dict(TAG, training=True)],
         "hparams": {**HP, **hp},
         "task_hparams": {},
         "data": {t: {"root": root, "train_languages": ["en"], "cap": None} for t in ("toy_cls", "toy_tag")},
@@ -133,7 +134,7 @@ def _start_child(tmp_path, params, init, out, *, pause_at):
     pause = tmp_path / "pause"
     env = {**os.environ, SCRATCH_ENV: str(tmp_path / "scratch"),
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
-    args = ["train", "--params", json.dumps(params), "--init", init, "--out", str(out), "--threads", "1",
+    args = ["--params", json.dumps(params), "--init", init, "--out", str(out), "--threads", "1",
             "--log", str(tmp_path / "job.log")]  # fmt: skip
     with open(tmp_path / "child.out", "w") as output:
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(pause), str(pause_at), *args], env=env,
@@ -200,7 +201,7 @@ def test_sigterm_saves_at_the_next_step_and_exits_nonzero(toy, tmp_path, monkeyp
 
 def _interrupt_at(monkeypatch, micro: int, signum=signal.SIGUSR1):
     """Send this process ``signum`` when training reaches micro-batch ``micro``."""
-    import xstilts.train as T
+    import xstilts.modelling.training as T
 
     real, calls = T.collate, [0]
 

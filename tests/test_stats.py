@@ -10,24 +10,17 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from xstilts import metrics as M
-from xstilts.report import (
+from xstilts.reporting.figures import write_language_figure
+from xstilts.reporting.tables import (
     LONG_COLUMNS,
     main_table,
     published_table,
-    write_language_figure,
     write_language_tables,
     write_statistics,
     write_tables,
 )
-from xstilts.stats import (
-    Examples,
-    confidence_table,
-    example_counts,
-    point_score,
-    resampled_scores,
-    significance_table,
-)
+from xstilts.scoring import metrics as M
+from xstilts.scoring.stats import Examples, confidence_table, example_counts, point_score, resampled_scores, significance_table
 
 
 def _long(rows):

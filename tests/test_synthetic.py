@@ -10,8 +10,8 @@ import string
 
 import pytest
 
-from xstilts import synthetic
-from xstilts.synthetic import LANGUAGES, TASKS, generate_world
+from xstilts.data import synthetic
+from xstilts.data.synthetic import LANGUAGES, TASKS, generate_world
 
 SMALL = dict(n_corpus=60, n_train=40, n_validation=20, n_test=40)
 PUNCT = set(string.punctuation)
@@ -230,10 +230,10 @@ def test_labels_are_balanced_enough(world):
 def test_tokenizer_and_checkpoints_load(tmp_path, world):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from transformers import AutoModel, AutoTokenizer
     from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
 
-    from xstilts.pretrain import pretrain_mlm, random_init_like, train_tokenizer
+    from xstilts.modelling.pretrain import pretrain_mlm, random_init_like, train_tokenizer
 
     root, _ = world
     files = [os.path.join(root, "corpus", f"{lang}.txt") for lang in LANGUAGES]
@@ -282,7 +282,7 @@ def test_tokenizer_and_checkpoints_load(tmp_path, world):
 def test_copa_shaped_tasks(world):
     """syn_siqa (3 choices) and syn_copa (2) in English, syn_xcopa (2) in the pseudo-languages only, the
     same example in every language; the registry scores syn_xcopa after syn_siqa then syn_copa."""
-    from xstilts.tasks import synthetic_tasks
+    from xstilts.data.synthetic import synthetic_tasks
 
     root, _ = world
     questions = {"What was the cause?", "What happened as a result?"}

@@ -8,7 +8,6 @@ import time
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT, copy_repo, job_counts, snakemake
 
 PAPER_JOBS = {
@@ -66,13 +65,14 @@ def test_multi_gpu_models_launch_one_process_per_gpu(tmp_path):
     cfg["resources"]["models"] = {"tiny-mlm": {"gpus": 2}}
     (work / "ddp.yaml").write_text(yaml.safe_dump(cfg))
     out = snakemake(work, "-n", "-p", "--configfile", "ddp.yaml").stdout
-    commands = [line.strip().removeprefix("Shell command: ") for line in out.splitlines() if "-m xstilts.jobs train " in line]
+    commands = [line.strip().removeprefix("Shell command: ") for line in out.splitlines() if '"$XSTILTS_SCRIPTS/train_model.py" ' in line]
     ddp = [c for c in commands if "models/tiny-mlm/" in c.split("--out")[1]]
     plain = [c for c in commands if "models/tiny-random/" in c.split("--out")[1]]
     assert ddp and plain
-    launch = "TORCH_ELASTIC_SHUTDOWN_TIMEOUT=600 python -m torch.distributed.run --standalone --nproc_per_node 2 -m xstilts.jobs train"
+    script = '"$XSTILTS_SCRIPTS/train_model.py"'  # the shell prefix sets it to this checkout's workflow/scripts
+    launch = f"TORCH_ELASTIC_SHUTDOWN_TIMEOUT=600 python -m torch.distributed.run --standalone --nproc_per_node 2 {script} "
     assert all(c.startswith(launch) for c in ddp)
-    assert all(c.startswith("python -m xstilts.jobs train") for c in plain)
+    assert all(c.startswith(f"python {script} ") for c in plain)
 
 
 def test_task_category_preset_plans_the_paper_grid_with_siqa(tmp_path):
@@ -111,8 +111,8 @@ def test_bad_config_stops_before_any_job(tmp_path):
 
 def test_zero_shot_target_jobs_are_given_english_training_data_only():
     """Job specs of the tiny preset: every zero-shot target job reads English training files only."""
-    from xstilts.config import Experiment, load_yaml
-    from xstilts.plan import Plan
+    from xstilts.workflow.config import Experiment, load_yaml
+    from xstilts.workflow.plan import Plan
 
     exp = Experiment(load_yaml(ROOT / "config/tiny.yaml"))
     plan = Plan(exp)

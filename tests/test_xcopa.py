@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from datasets import Dataset, Features
 
-from xstilts.hub import HUB_DATASETS, HubSpec, convert_copa, validate_row
-from xstilts.tasks import BUILTIN_TASKS
+from xstilts.data.hub_sources import HUB_DATASETS, HubSpec, convert_copa
+from xstilts.data.registry import BUILTIN_TASKS
+from xstilts.data.rows import validate_row
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hub"
 XCOPA = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")

@@ -1,6 +1,6 @@
-"""XGLUE understanding tasks from the release files (xstilts.xglue), the release-task preparation and
+"""XGLUE understanding tasks from the release files (xstilts.data.xglue), the release-task preparation and
 the WPR nDCG.  tests/fixtures/xglue/ holds a few invented rows per task in the exact layout and formats
-of xglue_full_dataset.tar.gz (see the xstilts.xglue docstring for the sources)."""
+of xglue_full_dataset.tar.gz (see the xstilts.data.xglue docstring for the sources)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xstilts import metrics as M
-from xstilts import xglue
-from xstilts.data import validate_task_row
-from xstilts.errors import ConfigError, DataError
-from xstilts.evaluate import score
-from xstilts.hub import HUB_DATASETS, ReleaseOnly, get_hub_spec
-from xstilts.release_files import prepare_release_task
-from xstilts.stats import example_counts
-from xstilts.tasks import BUILTIN_TASKS, MAIN_METRIC
+from xstilts.common.errors import ConfigError, DataError
+from xstilts.data import xglue
+from xstilts.data.hub_sources import HUB_DATASETS, ReleaseOnly, get_hub_spec
+from xstilts.data.registry import BUILTIN_TASKS, MAIN_METRIC
+from xstilts.data.release_files import prepare_release_task
+from xstilts.data.rows import validate_task_row
+from xstilts.scoring import metrics as M
+from xstilts.scoring.score import score
+from xstilts.scoring.stats import example_counts
 
 ROOT = Path(__file__).parent / "fixtures" / "xglue"
 
@@ -205,9 +205,9 @@ def test_pos_main_metric_is_token_accuracy():
 def test_synthetic_world_written_in_xglue_layout_reads_back_row_for_row(tmp_path):
     """config/rq/order-tiny.yaml: the synthetic world's POS, topic and QA rows written as XGLUE release
     files (rule synthetic_xglue) come back unchanged through the XGLUE readers and preparation."""
-    from xstilts.release_files import prepare_release_task
-    from xstilts.synthetic import TOPIC_LABELS, generate_world
-    from xstilts.xglue import write_synthetic_release
+    from xstilts.data.release_files import prepare_release_task
+    from xstilts.data.synthetic import TOPIC_LABELS, generate_world
+    from xstilts.data.xglue import write_synthetic_release
 
     generate_world(tmp_path / "world", n_corpus=10, n_train=12, n_validation=10, n_test=10, languages=["xa"])
     counts = write_synthetic_release(tmp_path / "world", tmp_path / "release", ["en", "xa"])

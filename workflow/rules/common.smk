@@ -1,10 +1,14 @@
 import re
 import shlex
 
-# Shared settings of the rules.  Jobs run `python -m xstilts.jobs COMMAND --params JSON ...`;
-# params hold exactly the settings a job uses (canonical JSON, so key order never triggers a
-# rerun).  Library code under src/ is not tracked by Snakemake: after editing it, force the jobs
+# Shared settings of the rules.  Every rule runs one thin entry script of workflow/scripts/ from
+# `shell:` (`python "$XSTILTS_SCRIPTS/NAME.py" --params JSON --in/--out paths`), which calls the
+# library under src/xstilts.  params hold exactly the settings a job uses (canonical JSON, so key
+# order never triggers a rerun).  Neither the scripts nor the library are tracked by Snakemake: the
+# shell text (Snakemake's `code` rerun trigger) names the script through $XSTILTS_SCRIPTS, set in the
+# shell prefix below, so it is the same wherever the checkout is.  After editing code, force the jobs
 # it affects with `--forcerun RULE` (every metrics file records the code version that made it).
+SCRIPTS = os.path.join(workflow.basedir, "workflow", "scripts")
 
 # Jobs import the package from this checkout's src/ (also when it is not pip-installed, as in a
 # conda environment built by --software-deployment-method conda); the tokenisation cache location
@@ -12,6 +16,7 @@ import shlex
 # training saves its resumable state (train.save_every).
 shell.prefix(
     f"export PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))}${{{{PYTHONPATH:+:$PYTHONPATH}}}} "
+    f"XSTILTS_SCRIPTS={shlex.quote(SCRIPTS)} "
     f"XSTILTS_CACHE_DIR={shlex.quote(EXP.cache_dir)} XSTILTS_SAVE_EVERY={EXP.save_every or ''}; "
     "trap : TERM USR1; "  # bash outlives SIGTERM while a training job saves its state (resume.py)
 )

@@ -14,7 +14,7 @@ rule synthesize_world:
     conda:
         ENV_DATA
     shell:
-        "python -m xstilts.jobs synthesize --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/synthesize_world.py\" --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule synthetic_xglue:
@@ -33,7 +33,7 @@ rule synthetic_xglue:
     conda:
         ENV_DATA
     shell:
-        "python -m xstilts.jobs synthetic-xglue --params {params.spec:q} --world {input.world:q} --out {output:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/synthetic_xglue.py\" --params {params.spec:q} --world {input.world:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule fetch_dataset:
@@ -50,7 +50,7 @@ rule fetch_dataset:
     conda:
         ENV_DATA
     shell:
-        "python -m xstilts.jobs fetch-data --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/fetch_dataset.py\" --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule fetch_corpus:
@@ -68,7 +68,7 @@ rule fetch_corpus:
     conda:
         ENV_DATA
     shell:
-        "python -m xstilts.jobs fetch-corpus --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/fetch_corpus.py\" --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule fetch_translation:
@@ -85,7 +85,7 @@ rule fetch_translation:
     conda:
         ENV_DATA
     shell:
-        "python -m xstilts.jobs fetch-translation --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/fetch_translation.py\" --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 # Downloads run where the internet is: on a cluster's login node, not on compute nodes.

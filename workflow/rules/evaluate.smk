@@ -24,7 +24,7 @@ rule evaluate_target:
     conda:
         ENV_TRAIN
     shell:
-        "python -m xstilts.jobs evaluate --params {params.spec:q} --checkpoint {input.checkpoint:q} --out {output.metrics:q} "
+        "python \"$XSTILTS_SCRIPTS/evaluate_target.py\" --params {params.spec:q} --checkpoint {input.checkpoint:q} --out {output.metrics:q} "
         "--predictions {output.predictions:q} --threads {threads} > {log:q} 2>&1"
 
 
@@ -48,5 +48,5 @@ rule evaluate_retrieval:
     conda:
         ENV_TRAIN
     shell:
-        "python -m xstilts.jobs retrieval --params {params.spec:q} --encoder {input.encoder:q} --out {output.metrics:q} "
+        "python \"$XSTILTS_SCRIPTS/evaluate_retrieval.py\" --params {params.spec:q} --encoder {input.encoder:q} --out {output.metrics:q} "
         "--predictions {output.predictions:q} --threads {threads} > {log:q} 2>&1"

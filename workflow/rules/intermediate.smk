@@ -24,5 +24,5 @@ rule train_intermediate:
     conda:
         ENV_TRAIN
     shell:
-        "{params.launcher} -m xstilts.jobs train --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
+        "{params.launcher} \"$XSTILTS_SCRIPTS/train_model.py\" --params {params.spec:q} --init {input.init:q} --out {output.meta:q} "
         "--threads {threads} > {log:q} 2>&1"

@@ -1,6 +1,6 @@
 # The cost plan: jobs per rule, estimated GPU-hours and checkpoint disk for the configured grid,
 # before any of it is spent (`snakemake cost_plan`; not part of `all`).  The same table comes from
-# `python -m xstilts.cost --configfile CONFIG`.
+# `python -m xstilts.cost --configfile CONFIG` (workflow/scripts/cost_plan.py runs the same).
 
 
 rule cost_plan:
@@ -13,7 +13,7 @@ rule cost_plan:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.cost --config-json {params.config:q} --out {output:q} > {log:q} 2>&1 && cat {log:q}"
+        "python \"$XSTILTS_SCRIPTS/cost_plan.py\" --config-json {params.config:q} --out {output:q} > {log:q} 2>&1 && cat {log:q}"
 
 
 localrules:

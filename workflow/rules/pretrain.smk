@@ -24,7 +24,7 @@ rule pretrain_mlm:
     conda:
         ENV_TRAIN
     shell:
-        "python -m xstilts.jobs pretrain --params {params.spec:q} --corpus-dir {params.corpus:q} --threads {threads} "
+        "python \"$XSTILTS_SCRIPTS/pretrain_mlm.py\" --params {params.spec:q} --corpus-dir {params.corpus:q} --threads {threads} "
         "--out {output.meta:q} > {log:q} 2>&1"
 
 
@@ -45,7 +45,7 @@ rule random_init:
     conda:
         ENV_TRAIN
     shell:
-        "python -m xstilts.jobs random-init --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/random_init.py\" --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
 
 
 rule truncate_model:
@@ -66,7 +66,7 @@ rule truncate_model:
     conda:
         ENV_TRAIN
     shell:
-        "python -m xstilts.jobs truncate-model --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/truncate_model.py\" --params {params.spec:q} --like {input.like:q} --out {output.meta:q} > {log:q} 2>&1"
 
 
 rule fetch_model:
@@ -81,7 +81,7 @@ rule fetch_model:
     conda:
         ENV_DATA
     shell:
-        "python -m xstilts.jobs fetch-model --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/fetch_model.py\" --params {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 localrules:

@@ -33,7 +33,7 @@ rule collect_scores:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.report collect --out {output:q} {input:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/collect_scores.py\" --out {output:q} {input:q} > {log:q} 2>&1"
 
 
 rule transfer_matrix_table:
@@ -53,7 +53,7 @@ rule transfer_matrix_table:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.report table --params {params.spec:q} --scores {input:q} --prefix {params.prefix:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/transfer_matrix_table.py\" --params {params.spec:q} --scores {input:q} --prefix {params.prefix:q} > {log:q} 2>&1"
 
 
 rule transfer_matrix_figure:
@@ -70,7 +70,7 @@ rule transfer_matrix_figure:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.report figure --params {params.spec:q} --scores {input:q} --out {output:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/transfer_matrix_figure.py\" --params {params.spec:q} --scores {input:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule language_tables:
@@ -92,7 +92,7 @@ rule language_tables:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.report languages --params {params.spec:q} --scores {input:q} "
+        "python \"$XSTILTS_SCRIPTS/language_tables.py\" --params {params.spec:q} --scores {input:q} "
         "--out-dir {params.out_dir:q} {params.targets:q} > {log:q} 2>&1"
 
 
@@ -115,7 +115,7 @@ rule statistics:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.report stats --params {params.spec:q} --scores {input.scores:q} --out-dir {params.out_dir:q} "
+        "python \"$XSTILTS_SCRIPTS/bootstrap_statistics.py\" --params {params.spec:q} --scores {input.scores:q} --out-dir {params.out_dir:q} "
         "{input.predictions:q} > {log:q} 2>&1"
 
 
@@ -135,7 +135,7 @@ rule published_comparison:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.report published --params {params.models:q} --scores {input:q} --prefix {params.prefix:q} > {log:q} 2>&1"
+        "python \"$XSTILTS_SCRIPTS/published_comparison.py\" --params {params.models:q} --scores {input:q} --prefix {params.prefix:q} > {log:q} 2>&1"
 
 
 rule task_category:
@@ -159,7 +159,7 @@ rule task_category:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.report task-category --params {params.spec:q} --scores {input:q} --prefix {params.prefix:q} "
+        "python \"$XSTILTS_SCRIPTS/task_category.py\" --params {params.spec:q} --scores {input:q} --prefix {params.prefix:q} "
         "--figure {output.figure:q} > {log:q} 2>&1"
 
 
@@ -180,7 +180,7 @@ rule language_figures:
     conda:
         ENV_REPORT
     shell:
-        "python -m xstilts.report language-figures --params {params.spec:q} --scores {input:q} "
+        "python \"$XSTILTS_SCRIPTS/language_figures.py\" --params {params.spec:q} --scores {input:q} "
         "--out-dir {params.out_dir:q} {params.targets:q} > {log:q} 2>&1"
 
 
@@ -215,5 +215,5 @@ for _name, _extra in RQ_ANALYSES.items():
         conda:
             ENV_REPORT
         shell:
-            "python -m xstilts.report {params.command} --params {params.spec:q} --scores {input:q} "
+            "python \"$XSTILTS_SCRIPTS/research_question.py\" --analysis {params.command} --params {params.spec:q} --scores {input:q} "
             "--prefix {params.prefix:q} --figure {output.figure:q} > {log:q} 2>&1"
