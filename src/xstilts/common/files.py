@@ -6,9 +6,11 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from xstilts.common.errors import DataError
 
 
 @contextlib.contextmanager
@@ -40,6 +42,20 @@ def write_json(path, obj) -> None:
 def read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def utf8_lines(path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file, newline kept; a byte sequence that is not UTF-8
+    stops with a DataError naming the file, the line and the byte offset in it."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(
+                    f"{path}, line {lineno}: not UTF-8 (byte {raw[e.start:e.start + 1]!r} at column {e.start + 1}); "
+                    f"save the file as UTF-8"
+                ) from None
 
 
 def write_jsonl_atomic(path: str | os.PathLike, rows: Iterable[Mapping]) -> int:

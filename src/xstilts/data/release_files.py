@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.common.errors import ConfigError, DataError
-from xstilts.common.files import write_json_atomic, write_jsonl_atomic
+from xstilts.common.files import utf8_lines, write_json_atomic, write_jsonl_atomic
 from xstilts.data import xglue
 from xstilts.data.hub_sources import HUB_DATASETS, ReleaseOnly
 from xstilts.data.rows import validate_row
@@ -107,15 +107,14 @@ def read_cosmosqa(path_or_dir: str | os.PathLike, split: str, *, cache_dir: str 
         )
     rows = []
     if path.suffix in (".jsonl", ".json"):
-        with open(path, encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
-                rows.append(_cosmosqa_row(record, f"{path}:{lineno}", labelled and "label" in record))
+        for lineno, line in utf8_lines(path):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
+            rows.append(_cosmosqa_row(record, f"{path}:{lineno}", labelled and "label" in record))
         return rows
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -204,29 +203,28 @@ def _read_auto_file(path: Path) -> list[dict]:
     rows = []
     pending_id: str | None = None
     count = 0
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith("ID="):
-                pending_id = line.split()[0][3:]
-                continue
-            if not line.startswith("("):
-                raise DataError(f"{path}:{lineno}: expected an ID= header or a derivation, got {line[:40]!r}")
-            leaves = _CCG_LEAF_RE.findall(line)
-            if not leaves:
-                raise DataError(f"{path}:{lineno}: derivation has no (<L ...>) leaves")
-            count += 1
-            sentence_id = pending_id or f"{path.stem}.{count}"
-            pending_id = None
-            rows.append(
-                {
-                    "id": sentence_id,
-                    "tokens": [leaf[3] for leaf in leaves],
-                    "tags": [leaf[0] for leaf in leaves],
-                }
-            )
+    for lineno, line in utf8_lines(path):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("ID="):
+            pending_id = line.split()[0][3:]
+            continue
+        if not line.startswith("("):
+            raise DataError(f"{path}:{lineno}: expected an ID= header or a derivation, got {line[:40]!r}")
+        leaves = _CCG_LEAF_RE.findall(line)
+        if not leaves:
+            raise DataError(f"{path}:{lineno}: derivation has no (<L ...>) leaves")
+        count += 1
+        sentence_id = pending_id or f"{path.stem}.{count}"
+        pending_id = None
+        rows.append(
+            {
+                "id": sentence_id,
+                "tokens": [leaf[3] for leaf in leaves],
+                "tags": [leaf[0] for leaf in leaves],
+            }
+        )
     return rows
 
 
@@ -256,23 +254,22 @@ def _bucc_missing(path: Path, lang: str, split: str) -> DataError:
 
 def _read_bucc_sentences(path: Path) -> tuple[list[str], list[str]]:
     ids, sentences, seen = [], [], set()
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            if "\t" not in line:
-                raise DataError(f"{path}:{lineno}: expected id<TAB>sentence")
-            sent_id, sentence = line.split("\t", 1)
-            if not sent_id:
-                raise DataError(f"{path}:{lineno}: empty sentence id")
-            if not sentence.strip():
-                raise DataError(f"{path}:{lineno}: sentence {sent_id} is empty")
-            if sent_id in seen:
-                raise DataError(f"{path}:{lineno}: duplicate sentence id {sent_id}")
-            seen.add(sent_id)
-            ids.append(sent_id)
-            sentences.append(sentence)
+    for lineno, line in utf8_lines(path):
+        line = line.rstrip("\r\n")
+        if not line:
+            continue
+        if "\t" not in line:
+            raise DataError(f"{path}:{lineno}: expected id<TAB>sentence")
+        sent_id, sentence = line.split("\t", 1)
+        if not sent_id:
+            raise DataError(f"{path}:{lineno}: empty sentence id")
+        if not sentence.strip():
+            raise DataError(f"{path}:{lineno}: sentence {sent_id} is empty")
+        if sent_id in seen:
+            raise DataError(f"{path}:{lineno}: duplicate sentence id {sent_id}")
+        seen.add(sent_id)
+        ids.append(sent_id)
+        sentences.append(sentence)
     return ids, sentences
 
 
@@ -299,20 +296,19 @@ def read_bucc(root: str | os.PathLike, lang: str, split: str):
     gold_pairs: list[tuple[str, str]] = []
     if gold_path.is_file():
         src_set, tgt_set = set(src_ids), set(tgt_ids)
-        with open(gold_path, encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                line = line.rstrip("\r\n")
-                if not line:
-                    continue
-                fields = line.split("\t")
-                if len(fields) != 2:
-                    raise DataError(f"{gold_path}:{lineno}: expected src_id<TAB>en_id")
-                src_id, tgt_id = fields
-                if src_id not in src_set:
-                    raise DataError(f"{gold_path}:{lineno}: {src_id} is not an id of {src_path.name}")
-                if tgt_id not in tgt_set:
-                    raise DataError(f"{gold_path}:{lineno}: {tgt_id} is not an id of {tgt_path.name}")
-                gold_pairs.append((src_id, tgt_id))
+        for lineno, line in utf8_lines(gold_path):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            fields = line.split("\t")
+            if len(fields) != 2:
+                raise DataError(f"{gold_path}:{lineno}: expected src_id<TAB>en_id")
+            src_id, tgt_id = fields
+            if src_id not in src_set:
+                raise DataError(f"{gold_path}:{lineno}: {src_id} is not an id of {src_path.name}")
+            if tgt_id not in tgt_set:
+                raise DataError(f"{gold_path}:{lineno}: {tgt_id} is not an id of {tgt_path.name}")
+            gold_pairs.append((src_id, tgt_id))
     elif split != "test":
         raise _bucc_missing(gold_path, lang, split)
     return src_ids, src_sents, tgt_ids, tgt_sents, gold_pairs

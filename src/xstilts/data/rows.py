@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.common.errors import ConfigError, DataError
+from xstilts.common.files import utf8_lines
 from xstilts.data.registry import FORMATS, Task
 
 log = logging.getLogger(__name__)
@@ -172,40 +173,51 @@ def read_rows(
     on_bad_row: str = "error",
     stats: dict | None = None,
 ) -> list[dict]:
-    """Read and validate one JSONL file; bad rows stop the job or are skipped and counted."""
+    """Read and validate one JSONL file; bad rows stop the job or are skipped and counted
+    (``on_bad_row``).  A repeated id, a file without rows and bytes that are not UTF-8 always stop it."""
     path = Path(path)
     if not path.exists():
         raise DataError(
             f"data file '{path}' does not exist (task '{task.name}', source '{task.source}'): "
             f"check the task's root or run its download rule."
         )
-    rows, skipped = [], 0
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {lineno}"
-            try:
-                row = json.loads(line)
-                if isinstance(row, dict):
-                    row.setdefault("id", f"{task.name}-{path.parent.name}-{path.stem}-{lineno}")
-                    if task.format == "classification":
-                        row.setdefault("text_b", None)
-                validate_task_row(row, task, where)
-            except json.JSONDecodeError as e:
-                err = DataError(f"{where}: not valid JSON ({e.msg}).")
-                if on_bad_row != "skip":
-                    raise err from None
-                skipped += 1
-                continue
-            except DataError:
-                if on_bad_row != "skip":
-                    raise
-                skipped += 1
-                continue
-            rows.append(row)
-            if limit is not None and len(rows) >= limit:
-                break
+    rows, skipped, line_of_id = [], 0, {}
+    for lineno, line in utf8_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}, line {lineno}"
+        try:
+            row = json.loads(line)
+            if isinstance(row, dict):
+                row.setdefault("id", f"{task.name}-{path.parent.name}-{path.stem}-{lineno}")
+                if task.format == "classification":
+                    row.setdefault("text_b", None)
+            validate_task_row(row, task, where)
+        except json.JSONDecodeError as e:
+            err = DataError(f"{where}: not valid JSON ({e.msg}).")
+            if on_bad_row != "skip":
+                raise err from None
+            skipped += 1
+            continue
+        except DataError:
+            if on_bad_row != "skip":
+                raise
+            skipped += 1
+            continue
+        if row["id"] in line_of_id:  # scores and statistics are keyed by id: a file error, never skipped
+            raise DataError(
+                f"{where}: id '{row['id']}' repeats the id of line {line_of_id[row['id']]}; give every row of "
+                f"the file its own id (task '{task.name}')."
+            )
+        line_of_id[row["id"]] = lineno
+        rows.append(row)
+        if limit is not None and len(rows) >= limit:
+            break
+    if not rows:
+        raise DataError(
+            f"data file '{path}' has no rows{f' ({skipped} skipped as malformed)' if skipped else ''} (task '{task.name}'); "
+            f"expected one JSON object per line: check the file or rerun the rule that writes it."
+        )
     if skipped:
         log.warning("%s: skipped %d malformed rows (data.on_bad_row: skip)", path, skipped)
     if stats is not None:

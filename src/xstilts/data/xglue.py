@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from xstilts.common.errors import ConfigError, DataError
+from xstilts.common.files import utf8_lines
 from xstilts.data.registry import BUILTIN_TASKS, NLI_LABELS, PARAPHRASE_LABELS
 
 RELEASE_URL = "https://xglue.blob.core.windows.net/xglue/xglue_full_dataset.tar.gz"
@@ -117,18 +118,17 @@ def _read_conll(path: Path) -> list[dict]:
             tokens.clear()
             tags.clear()
 
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                flush()
-                continue
-            if fields[0] == "-DOCSTART-":
-                continue
-            if len(fields) < 2:
-                raise DataError(f"{path}:{lineno}: expected 'word label', got {line.strip()!r} (no label)")
-            tokens.append(fields[0])
-            tags.append(fields[-1])
+    for lineno, line in utf8_lines(path):
+        fields = line.split()
+        if not fields:
+            flush()
+            continue
+        if fields[0] == "-DOCSTART-":
+            continue
+        if len(fields) < 2:
+            raise DataError(f"{path}:{lineno}: expected 'word label', got {line.strip()!r} (no label)")
+        tokens.append(fields[0])
+        tags.append(fields[-1])
     flush()
     return rows
 
@@ -175,29 +175,28 @@ def _read_tsv(path: Path, key: str, split: str) -> list[dict]:
     n_text, convert, label_map, header = _TSV_TASKS[key]
     rows: list[dict] = []
     last_query, group = None, -1
-    with open(path, encoding="utf-8", newline="") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if lineno == 1 and (header or fields[-1].strip() in ("label", "gold_label")):
-                continue  # PAWS-X header, or the premise/hypo/label header of multinli.train.en.tsv
-            if len(fields) == n_text:
-                hidden = "; XGLUE holds its test labels out, so score on dev (validation)" if split == "test" else ""
-                raise DataError(f"{path}:{lineno}: the line has no label column{hidden}")
-            if len(fields) != n_text + 1:
-                raise DataError(f"{path}:{lineno}: expected {n_text + 1} tab-separated columns, got {len(fields)}")
-            raw = fields[-1].strip()
-            label = raw if label_map is None else label_map.get(raw)
-            if label is None:
-                raise DataError(f"{path}:{lineno}: label {raw!r} is not one of {sorted(label_map)}")
-            row = {"id": str(lineno), **convert(fields[:n_text]), "label": label}
-            if key == "wpr":
-                if fields[0] != last_query:
-                    last_query, group = fields[0], group + 1
-                row["group"] = str(group)
-            rows.append(row)
+    for lineno, line in utf8_lines(path):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if lineno == 1 and (header or fields[-1].strip() in ("label", "gold_label")):
+            continue  # PAWS-X header, or the premise/hypo/label header of multinli.train.en.tsv
+        if len(fields) == n_text:
+            hidden = "; XGLUE holds its test labels out, so score on dev (validation)" if split == "test" else ""
+            raise DataError(f"{path}:{lineno}: the line has no label column{hidden}")
+        if len(fields) != n_text + 1:
+            raise DataError(f"{path}:{lineno}: expected {n_text + 1} tab-separated columns, got {len(fields)}")
+        raw = fields[-1].strip()
+        label = raw if label_map is None else label_map.get(raw)
+        if label is None:
+            raise DataError(f"{path}:{lineno}: label {raw!r} is not one of {sorted(label_map)}")
+        row = {"id": str(lineno), **convert(fields[:n_text]), "label": label}
+        if key == "wpr":
+            if fields[0] != last_query:
+                last_query, group = fields[0], group + 1
+            row["group"] = str(group)
+        rows.append(row)
     return rows
 
 

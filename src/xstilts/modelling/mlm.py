@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from xstilts.common.errors import DataError
-from xstilts.common.files import atomic_path
+from xstilts.common.files import atomic_path, utf8_lines
 from xstilts.data.registry import Task
 from xstilts.modelling.features import IGNORE, tokenizer_fingerprint
 
@@ -50,13 +50,12 @@ def read_lines(path: str, limit: int) -> list[str]:
     if not Path(path).is_file():
         raise DataError(f"MLM corpus file '{path}' does not exist; expected one text per line for each language.")
     out = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                out.append(line)
-                if len(out) >= limit:
-                    break
+    for _, line in utf8_lines(path):
+        line = line.strip()
+        if line:
+            out.append(line)
+            if len(out) >= limit:
+                break
     if not out:
         raise DataError(f"MLM corpus file '{path}' has no text; expected one text per line.")
     return out

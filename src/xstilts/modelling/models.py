@@ -247,6 +247,10 @@ def save_checkpoint(out_dir: str, model: TaskModel, tokenizer, meta: dict, *, dt
     cast = DTYPES[dtype]
     state = {k: v.detach().to("cpu", cast if v.is_floating_point() else v.dtype).contiguous() for k, v in encoder.state_dict().items()}
     encoder.save_pretrained(staging, state_dict=state, safe_serialization=True)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:  # the last call's truncation/padding would be saved with it: whether the
+        backend.no_truncation()  # tokenisation cache was hit must not change the checkpoint's bytes
+        backend.no_padding()
     tokenizer.save_pretrained(staging)
     if len(model.heads):
         heads = {k: v.detach().to("cpu", cast).contiguous() for k, v in model.heads.state_dict().items()}

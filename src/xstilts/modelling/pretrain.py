@@ -27,6 +27,8 @@ import math
 import os
 import time
 
+from xstilts.common.files import utf8_lines
+
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 DEFAULT_STEPS = 500
@@ -38,8 +40,7 @@ DEFAULT_WARMUP = 50
 def _read_lines(files):
     lines = []
     for path in files:
-        with open(path, encoding="utf-8") as f:
-            lines.append([line.strip() for line in f if line.strip()])
+        lines.append([line.strip() for _, line in utf8_lines(path) if line.strip()])
     return lines
 
 
@@ -63,9 +64,8 @@ def train_tokenizer(corpus_files, out_dir, vocab_size: int = 4000):
     # deterministic.  They are ordinary vocabulary entries of the final tokenizer, not specials.
     alphabet = set()
     for path in files:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                alphabet.update(c for c in normalizer.normalize_str(line) if not c.isspace())
+        for _, line in utf8_lines(path):
+            alphabet.update(c for c in normalizer.normalize_str(line) if not c.isspace())
     pieces = [f"##{c}" for c in sorted(alphabet)]
     trainee = Tokenizer(models.WordPiece(unk_token="[UNK]", continuing_subword_prefix="##", max_input_chars_per_word=100))
     trainee.normalizer = normalizer

@@ -90,10 +90,13 @@ def score_column(targets: list[str]) -> str:
 
 
 def _overall_per_seed(per_seed: pd.DataFrame, targets: list[str], name: str) -> pd.DataFrame:
-    """The overall score of every (model, pipeline, seed): XTREME's (metrics.xtreme_score: QA counts
-    (EM + F1) / 2) or the mean of the main metrics; a seed-free target joins every seed."""
+    """The overall score of every (model, pipeline, seed): XTREME's ``all_task`` (its evaluate.py: the
+    plain mean of exactly its nine tasks, QA counting (EM + F1) / 2; any other target, XCOPA say, is
+    left out) or the mean of the main metrics of every target; a seed-free target joins every seed."""
     from xstilts.scoring.metrics import xtreme_score
 
+    if name == "XTREME":
+        targets = list(XTREME_TARGETS)
     rows = []
     for (model, pipeline), g in per_seed.groupby(["model", "pipeline"], sort=False):
         seeds = sorted(int(x) for x in g["seed"].dropna().unique()) or [None]

@@ -94,12 +94,13 @@ def score_retrieval(task: Task, rows: list[dict], src: np.ndarray, tgt: np.ndarr
 # ----------------------------------------------------------------------------- BUCC bitext mining
 
 
-def _unique_text_ids(ids: list[str], sentences: list[str]) -> dict[str, str]:
-    """Sentence text -> id for texts that occur once (XTREME's ``read_sent2id`` drops repeated
-    texts: a mined pair of such texts cannot be mapped back to one id)."""
+def _ids_of_single_texts(ids: list[str], sentences: list[str]) -> dict[str, str]:
+    """Stripped sentence text -> id, for the stripped texts that occur once: XTREME's ``read_sent2id``
+    maps mined pairs back to ids this way, and drops a text seen twice (it names no single id)."""
     first: dict[str, str] = {}
     repeated: set[str] = set()
     for i, s in zip(ids, sentences):
+        s = s.strip()
         if s in first:
             repeated.add(s)
         else:
@@ -108,21 +109,24 @@ def _unique_text_ids(ids: list[str], sentences: list[str]) -> dict[str, str]:
 
 
 def mine_bucc(src_ids, src_sents, tgt_ids, tgt_sents, embed_texts, *, k: int = 4, chunk_size: int = 4096):
-    """Mined (src_id, en_id, margin score) candidates of one BUCC corpus pair.
+    """Mined (src_id, en_id, margin score) candidates of one BUCC corpus pair, as XTREME mines them.
 
-    Every line is embedded (``embed_texts``: list of str -> L2-normalised rows), candidates come
-    from ratio-margin mining in both directions with a greedy 1:1 match (``metrics.bucc_mine``,
-    chunked so memory stays bounded by ``chunk_size`` squared), and are mapped back to ids through
-    texts that occur once, as XTREME's ``bucc_extract`` does."""
-    x, y = embed_texts(list(src_sents)), embed_texts(list(tgt_sents))
-    mined = M.bucc_mine(x, y, range(len(src_sents)), range(len(tgt_sents)), k=k, chunk_size=chunk_size)
-    src_id, tgt_id = _unique_text_ids(src_ids, src_sents), _unique_text_ids(tgt_ids, tgt_sents)
-    out = []
+    The distinct texts of each side are mined, each once, in order of first occurrence (XTREME's
+    ``text_load_unify`` + ``unique_embeddings``: a repeated line is one point of the neighbourhoods,
+    not several); ``embed_texts`` (list of str -> rows) embeds them.  Candidates come from ratio-margin
+    mining in both directions with a greedy 1:1 match (``metrics.bucc_mine``, chunked so memory stays
+    bounded by ``chunk_size`` squared) and are mapped back to ids through the stripped texts that occur
+    once (``read_sent2id``); a pair of ids mined twice keeps its best score."""
+    src_texts, tgt_texts = list(dict.fromkeys(src_sents)), list(dict.fromkeys(tgt_sents))
+    x, y = embed_texts(src_texts), embed_texts(tgt_texts)
+    mined = M.bucc_mine(x, y, range(len(src_texts)), range(len(tgt_texts)), k=k, chunk_size=chunk_size)
+    src_id, tgt_id = _ids_of_single_texts(src_ids, src_sents), _ids_of_single_texts(tgt_ids, tgt_sents)
+    best: dict[tuple[str, str], float] = {}
     for i, j, score in mined:
-        s, t = src_id.get(src_sents[i]), tgt_id.get(tgt_sents[j])
+        s, t = src_id.get(src_texts[i].strip()), tgt_id.get(tgt_texts[j].strip())
         if s is not None and t is not None:
-            out.append((s, t, float(score)))
-    return out
+            best[(s, t)] = max(float(score), best.get((s, t), float(score)))
+    return [(s, t, score) for (s, t), score in best.items()]
 
 
 def score_bucc(dev, test, embed_texts, *, k: int = 4, chunk_size: int = 4096) -> tuple[dict, list[dict]]:

@@ -112,7 +112,7 @@ class Examples:
     def __init__(self):
         self._parts: dict[tuple, dict] = {}
 
-    def add(self, model: str, pipeline: str, seed, records: Iterable[dict], main_metric: dict[str, str]) -> None:
+    def add(self, model: str, pipeline: str, seed, records: Iterable[dict], main_metric: dict[str, str], where: str = "predictions") -> None:
         groups: dict[tuple[str, str], list[dict]] = {}
         for r in records:
             groups.setdefault((r["benchmark"], r["lang"]), []).append(r)
@@ -121,6 +121,10 @@ class Examples:
             if counts is None:
                 continue
             ids = [str(r["id"]) for r in recs]
+            if len(set(ids)) != len(ids):
+                repeated = next(i for k, i in enumerate(ids) if i in ids[:k])
+                raise DataError(f"{where}: {bench} ({lang}) has the example id '{repeated}' twice; examples are paired "
+                                f"across seeds by id, so every id must be unique (rerun its evaluation).")  # fmt: skip
             part = self._parts.setdefault((model, pipeline, bench, lang), {})
             part[seed] = (ids, counts)
 
@@ -130,17 +134,15 @@ class Examples:
             return None
         seeds = sorted(part, key=lambda s: (s is None, s))
         ids = part[seeds[0]][0]
-        order = {i: k for k, i in enumerate(ids)}
         nums, dens = [], []
         for s in seeds:
             s_ids, (num, den) = part[s]
             if set(s_ids) != set(ids) or len(s_ids) != len(ids):
                 raise DataError(f"{key}: seed {s} scored other examples than seed {seeds[0]}; cannot pair them.")
-            perm = np.array([order[i] for i in s_ids])
-            n, d = np.empty_like(num), np.empty_like(den)
-            n[perm], d[perm] = num, den
-            nums.append(n)
-            dens.append(d)
+            position = {i: k for k, i in enumerate(s_ids)}  # ids are unique (add): every row is taken once
+            take = np.array([position[i] for i in ids], dtype=np.int64)
+            nums.append(np.asarray(num)[take])
+            dens.append(np.asarray(den)[take])
         return ids, np.stack(nums), np.stack(dens)
 
     def keys(self):
@@ -153,7 +155,7 @@ def load_examples(prediction_files: list[str], long: pd.DataFrame) -> Examples:
     ex = Examples()
     for path in prediction_files:
         meta = _identity(path)
-        ex.add(meta["model"], meta["pipeline"], meta["seed"], read_predictions(path), main)
+        ex.add(meta["model"], meta["pipeline"], meta["seed"], read_predictions(path), main, where=path)
     return ex
 
 

@@ -1,0 +1,152 @@
+"""Numbers you can trust: files with repeated ids, empty or non-UTF-8 files stop with one sentence
+naming the file; statistics never read uninitialised memory; the XTREME column is XTREME's score."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write_jsonl
+
+from xstilts.common.errors import DataError
+from xstilts.data.registry import NLI_LABELS, Task
+from xstilts.data.rows import read_rows
+from xstilts.reporting.tables import main_table
+from xstilts.scoring.stats import Examples
+
+ROWS = {
+    "classification": [{"id": "a", "text_a": "x", "text_b": "y", "label": "entailment"}],
+    "multiple_choice": [{"id": "a", "context": "c", "question": "q", "choices": ["1", "2"], "label": 0}],
+    "span_qa": [{"id": "a", "context": "the cat", "question": "who?", "answers": {"text": ["cat"], "answer_start": [4]}}],
+    "tagging": [{"id": "a", "tokens": ["x", "y"], "tags": ["NOUN", "VERB"]}],
+    "retrieval": [{"id": "a", "source": "x", "target": "y"}],
+}
+TASKS = {
+    "classification": Task(name="cls", format="classification", metric="accuracy", labels=NLI_LABELS, pair=True),
+    "multiple_choice": Task(name="mc", format="multiple_choice", metric="accuracy"),
+    "span_qa": Task(name="qa", format="span_qa", metric="squad"),
+    "tagging": Task(name="tag", format="tagging", metric="seqeval", labels=("NOUN", "VERB")),
+    "retrieval": Task(name="ret", format="retrieval", metric="retrieval_accuracy"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(ROWS))
+def test_a_repeated_id_stops_reading_for_every_format(tmp_path, fmt):
+    row = ROWS[fmt][0]
+    path = write_jsonl(tmp_path / f"{fmt}.jsonl", [row, {**row, "id": "b"}, row])
+    for on_bad_row in ("error", "skip"):  # a file error, never skipped as a bad row
+        with pytest.raises(DataError, match=r"line 3: id 'a' repeats the id of line 1; give every row"):
+            read_rows(path, TASKS[fmt], on_bad_row=on_bad_row)
+    assert [r["id"] for r in read_rows(path, TASKS[fmt], limit=2)] == ["a", "b"]  # read up to the limit only
+
+
+def test_tydiqa_style_ids_that_repeat_per_article_stop(tmp_path):
+    """TyDiQA numbers questions per article: its own ids repeat across articles."""
+    rows = [{"id": f"english-{k % 3}", "context": f"text {k} here", "question": "q?",
+             "answers": {"text": [f"{k}"], "answer_start": [5]}} for k in range(5)]  # fmt: skip
+    path = write_jsonl(tmp_path / "tydiqa/test/en.jsonl", rows)
+    with pytest.raises(DataError) as e:
+        read_rows(path, TASKS["span_qa"])
+    assert str(e.value).startswith(f"{path}, line 4: id 'english-0' repeats the id of line 1")
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"  \n\t\n"])
+def test_an_empty_file_stops_with_its_name(tmp_path, content):
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=rf"data file '{path}' has no rows \(task 'cls'\)"):
+        read_rows(path, TASKS["classification"])
+
+
+def test_a_file_whose_rows_were_all_skipped_stops(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("{not json\n[1, 2]\n")
+    with pytest.raises(DataError, match=r"has no rows \(2 skipped as malformed\)"):
+        read_rows(path, TASKS["classification"], on_bad_row="skip")
+
+
+def test_a_non_utf8_file_stops_with_file_and_line(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    good = json.dumps(ROWS["classification"][0]).encode()
+    path.write_bytes(good + b"\n" + json.dumps({**ROWS["classification"][0], "id": "b", "text_a": "caf\u00e9"}, ensure_ascii=False).encode("latin-1") + b"\n")
+    with pytest.raises(DataError, match=rf"{path}, line 2: not UTF-8 \(byte b'\\xe9' at column \d+\); save the file as UTF-8"):
+        read_rows(path, TASKS["classification"])
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def _records(ids, correct):
+    return [{"benchmark": "xnli", "lang": "de", "id": i, "prediction": "x", "gold": "x", "correct": float(c)} for i, c in zip(ids, correct)]
+
+
+def test_examples_align_seeds_by_id_with_every_cell_written():
+    ex = Examples()
+    ex.add("m", "p", 0, _records(["a", "b", "c"], [1, 0, 1]), {"xnli": "accuracy"})
+    ex.add("m", "p", 1, _records(["c", "a", "b"], [0, 1, 1]), {"xnli": "accuracy"})  # another order
+    ids, num, den = ex.counts(("m", "p", "xnli", "de"))
+    assert ids == ["a", "b", "c"]
+    np.testing.assert_array_equal(num, [[1, 0, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(den, np.ones((2, 3)))
+
+
+def test_predictions_with_a_repeated_id_stop():
+    ex = Examples()
+    with pytest.raises(DataError, match=r"run/p\.jsonl\.gz: xnli \(de\) has the example id 'a' twice"):
+        ex.add("m", "p", 0, _records(["a", "b", "a"], [1, 0, 1]), {"xnli": "accuracy"}, where="run/p.jsonl.gz")
+
+
+# ----------------------------------------------------------------------------- the XTREME column
+
+
+XTREME_METRICS = {"xnli": ["accuracy"], "pawsx": ["accuracy"], "udpos": ["f1"], "panx": ["f1"], "xquad": ["exact_match", "f1"],
+                  "mlqa": ["exact_match", "f1"], "tydiqa": ["exact_match", "f1"], "bucc": ["f1"], "tatoeba": ["accuracy"]}  # fmt: skip
+
+
+def _long(targets: dict[str, list[str]], value) -> pd.DataFrame:
+    rows = []
+    for pipeline in ("none", "mnli"):
+        for t, metrics in targets.items():
+            for m in metrics:
+                v = value(pipeline, t, m)
+                rows.append({"model": "x", "pipeline": pipeline, "target": t, "train_task": t, "seed": 0, "language": "de",
+                             "metric": m, "value": v, "main": m == metrics[-1], "split": "test", "n": 10})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_xtreme_column_is_the_mean_of_exactly_its_nine_tasks():
+    def value(pipeline, target, metric):
+        return {"xcopa": 0.9}.get(target, 0.5 if metric != "exact_match" else 0.3) + (0.1 if pipeline == "mnli" else 0.0)
+
+    nine = _long(XTREME_METRICS, value)
+    with_xcopa = _long({**XTREME_METRICS, "xcopa": ["accuracy"]}, value)
+    for long in (nine, with_xcopa):
+        table, name = main_table(long)
+        assert name == "XTREME"
+        score = table[(table["column"] == "XTREME") & (table["pipeline"] == "none")]["mean"].item()
+        # six tasks at 0.5, three QA tasks at (0.3 + 0.5) / 2: XCOPA's 0.9 is not part of it
+        assert score == pytest.approx((6 * 0.5 + 3 * 0.4) / 9)
+    eight = _long({k: v for k, v in XTREME_METRICS.items() if k != "bucc"}, value)
+    assert main_table(eight)[1] == "mean"  # not XTREME's score without all nine
+
+
+# ----------------------------------------------------------------------------- reproducible checkpoints
+
+
+def test_a_checkpoint_does_not_depend_on_the_tokeniser_calls_before_it(tiny_encoder_dir, tmp_path):
+    """tokenizer.json kept the last call's truncation settings, so it differed by whether the
+    tokenisation cache was hit; every file of a checkpoint is now the same either way."""
+    from transformers import AutoTokenizer
+
+    from xstilts.modelling.models import TaskModel, load_encoder, save_checkpoint
+
+    task = TASKS["classification"]
+    meta = {"tasks": {task.name: {"labels": list(NLI_LABELS)}}, "pooling": "cls"}
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    model = TaskModel(load_encoder(tiny_encoder_dir), [task])
+    save_checkpoint(tmp_path / "cold", model, tok, meta)
+    tok("the dog", "eats the red apple", truncation="only_second", max_length=8, stride=2, return_overflowing_tokens=True)
+    tok(["the cat"], padding="max_length", max_length=12)
+    save_checkpoint(tmp_path / "warm", model, tok, meta)
+    for f in sorted((tmp_path / "cold").iterdir()):
+        assert f.read_bytes() == (tmp_path / "warm" / f.name).read_bytes(), f.name
