@@ -14,6 +14,7 @@ import sys
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from xstilts.common.errors import XstiltsError
+from xstilts.modelling.model_files import check_model_dir
 from xstilts.workflow.config import Experiment, canonical_json, load_yaml
 from xstilts.workflow.plan import RQ_ANALYSES, Plan
 
@@ -23,12 +24,12 @@ try:
     EXP = Experiment(config)
 except XstiltsError as e:
     sys.exit(f"xstilts: {e}")
-for _name, _model in EXP.models.items():
-    if _model.source == "local" and not os.path.isfile(os.path.join(_model.path, "config.json")):
-        sys.exit(
-            f"xstilts: config key 'models.{_name}.path' names '{_model.path}', which is not a model directory "
-            f"(no config.json there); expected a local Hugging Face model directory (see the config's comments)."
-        )
+try:  # a local model is checked whole before any job is planned: config, weights, tokenizer files
+    for _name, _model in EXP.models.items():
+        if _model.source == "local":
+            check_model_dir(_model.path, f"config key 'models.{_name}.path'")
+except XstiltsError as e:
+    sys.exit(f"xstilts: {e}")
 PLAN = Plan(EXP)
 OUT = EXP.out
 

@@ -23,11 +23,17 @@ CORPUS = [
 @pytest.fixture(scope="session")
 def tiny_encoder_dir(tmp_path_factory):
     """A 2-layer BERT with a WordPiece tokenizer trained on a toy corpus, saved as a model directory."""
+    return str(make_model_dir(tmp_path_factory.mktemp("encoder")))
+
+
+def make_model_dir(d: Path) -> Path:
+    """A 2-layer BERT with a WordPiece tokenizer trained on a toy corpus, saved in ``d``."""
     from transformers import BertConfig, BertModel
 
     from xstilts.modelling.pretrain import train_tokenizer
 
-    d = tmp_path_factory.mktemp("encoder")
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
     corpus = d / "corpus.txt"
     corpus.write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
     tok = train_tokenizer([str(corpus)], str(d), vocab_size=300)
@@ -37,7 +43,7 @@ def tiny_encoder_dir(tmp_path_factory):
     cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                      intermediate_size=64, max_position_embeddings=256, pad_token_id=tok.pad_token_id)  # fmt: skip
     BertModel(cfg, add_pooling_layer=False).save_pretrained(d)
-    return str(d)
+    return d
 
 
 def write_jsonl(path, rows):

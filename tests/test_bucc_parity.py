@@ -17,7 +17,6 @@ import pytest
 
 from xstilts.scoring.score import score_bucc
 
-
 # ----------------------------------------------------------------------------- the reference, with files
 
 

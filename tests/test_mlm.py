@@ -341,13 +341,14 @@ def test_a_decoder_llm_trains_with_last_token_pooling(toy, tiny_encoder_dir, tmp
     encoder weight) trains with the same heads, the sentence vector being the last real token's state."""
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
-    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    AutoTokenizer.from_pretrained(tiny_encoder_dir).save_pretrained(tmp_path / "llm")
+    Qwen2Config().save_pretrained(tmp_path / "llm")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "llm")  # as a Qwen2 tokenizer: one special token more
     config = Qwen2Config(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                          intermediate_size=64, max_position_embeddings=128, tie_word_embeddings=False,
                          pad_token_id=tok.pad_token_id)  # fmt: skip
     torch.manual_seed(0)
     Qwen2ForCausalLM(config).save_pretrained(tmp_path / "llm")
-    tok.save_pretrained(tmp_path / "llm")
     out = tmp_path / "trained/checkpoint.json"
     params = _params(toy, model={"dtype": "float32", "pooling": "last", "encoder_module": None}, hparams={**HP, "epochs": 2})
     jobs.train(params, str(tmp_path / "llm/config.json"), str(out), threads=1)

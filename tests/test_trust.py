@@ -2,6 +2,7 @@
 naming the file; statistics never read uninitialised memory; the XTREME column is XTREME's score."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -150,3 +151,87 @@ def test_a_checkpoint_does_not_depend_on_the_tokeniser_calls_before_it(tiny_enco
     save_checkpoint(tmp_path / "warm", model, tok, meta)
     for f in sorted((tmp_path / "cold").iterdir()):
         assert f.read_bytes() == (tmp_path / "warm" / f.name).read_bytes(), f.name
+
+
+# ----------------------------------------------------------------------------- strict model directories
+
+
+def _broken(tmp_path, tiny_encoder_dir, how: str):
+    import shutil
+    from pathlib import Path
+
+    d = tmp_path / how
+    shutil.copytree(tiny_encoder_dir, d)
+    if how == "no-tokenizer":
+        for f in d.glob("tokenizer*"):
+            f.unlink()
+    elif how == "truncated-weights":
+        data = (d / "model.safetensors").read_bytes()
+        (d / "model.safetensors").write_bytes(data[: len(data) // 2])
+    elif how == "corrupt-header":
+        (d / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    elif how == "invalid-config":
+        (d / "config.json").write_text("{not json")
+    elif how == "config-without-type":
+        (d / "config.json").write_text('{"hidden_size": 32}')
+    elif how == "no-weights":
+        (d / "model.safetensors").unlink()
+    elif how == "other-tokenizer":
+        config = json.loads((d / "config.json").read_text())
+        (d / "config.json").write_text(json.dumps({**config, "vocab_size": 4 * config["vocab_size"]}))
+    return Path(d)
+
+
+BROKEN = {
+    "no-tokenizer": "has no tokenizer files (one of tokenizer.json",
+    "truncated-weights": "model.safetensors' is truncated (",
+    "corrupt-header": "model.safetensors' has a corrupt header",
+    "invalid-config": "config.json' is not valid JSON",
+    "config-without-type": "config.json' names no model_type",
+    "no-weights": "has no weights (model.safetensors or model.safetensors.index.json)",
+    "other-tokenizer": "tokens but the model embeds",
+}
+
+
+@pytest.mark.parametrize("how", sorted(BROKEN))
+def test_a_broken_model_directory_stops_every_loader(tmp_path, tiny_encoder_dir, how):
+    from xstilts.common.errors import CheckpointError
+    from xstilts.modelling.model_files import check_model_dir
+    from xstilts.modelling.models import load_encoder, load_tokenizer
+
+    d = _broken(tmp_path, tiny_encoder_dir, how)
+    with pytest.raises(CheckpointError, match=re.escape(BROKEN[how])):
+        load_encoder(str(d)) if how not in ("no-tokenizer", "other-tokenizer") else load_tokenizer(str(d))
+    if how != "other-tokenizer":  # the file checks alone (the Snakefile's, at plan time)
+        with pytest.raises(CheckpointError, match=re.escape(BROKEN[how])):
+            check_model_dir(d)
+    check_model_dir(tiny_encoder_dir)  # the whole directory passes
+    assert len(load_tokenizer(tiny_encoder_dir)) > 5
+
+
+def test_a_training_job_on_a_model_without_tokenizer_files_exits_with_one_line(tmp_path, tiny_encoder_dir):
+    """It used to train on a tokenizer of 5 special tokens and exit 0."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    from xstilts.workflow.config import HPARAM_DEFAULTS
+
+    d = _broken(tmp_path, tiny_encoder_dir, "no-tokenizer")
+    root = tmp_path / "data"
+    write_jsonl(root / "cls/train/en.jsonl", ROWS["classification"] * 1)
+    task = TASKS["classification"]
+    from xstilts.data.registry import task_to_dict
+
+    params = {"phase": "intermediate", "tasks": [task_to_dict(task, training=True)], "hparams": {**HPARAM_DEFAULTS, "max_length": 16},
+              "task_hparams": {}, "data": {"cls": {"root": str(root), "train_languages": ["en"]}}, "seed": 0,
+              "model": {"dtype": "float32", "pooling": "cls"}, "from_base": True, "on_bad_row": "error"}  # fmt: skip
+    out = tmp_path / "out/checkpoint.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "XSTILTS_SCRATCH_DIR": str(tmp_path / "scratch")}
+    proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/train_model.py"), "--params", json.dumps(params),
+                           "--init", str(d / "config.json"), "--out", str(out)], env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"xstilts: tokenizer: '{d}' has no tokenizer files")
+    assert not out.parent.exists()

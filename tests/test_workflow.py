@@ -105,7 +105,23 @@ def test_bad_config_stops_before_any_job(tmp_path):
     (work / "bad.yaml").write_text(yaml.safe_dump(cfg))
     proc = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
     assert proc.returncode != 0
-    assert "config key 'models.e5-small.path' names" in proc.stderr and "not a model directory" in proc.stderr
+    assert f"xstilts: config key 'models.e5-small.path': '{tmp_path / 'no-such-model'}' has no config.json, so it is not a model directory" in proc.stderr
+    assert not (work / "results").exists()
+    # a model directory whose tokenizer files are missing: stopped when the plan is made
+    from conftest import make_model_dir
+
+    model = make_model_dir(tmp_path / "no-tokenizer")
+    for f in model.glob("tokenizer*"):
+        f.unlink()
+    cfg["models"]["e5-small"]["path"] = str(model)
+    (work / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("xstilts:")] == [
+        f"xstilts: config key 'models.e5-small.path': '{model}' has no tokenizer files (one of tokenizer.json, vocab.txt, vocab.json, "
+        f"sentencepiece.bpe.model, ...); without them transformers builds a tokenizer of special tokens only; re-download or re-create "
+        f"it (a local model: save it with save_pretrained; a workflow output: delete it and rerun)."
+    ]
     assert not (work / "results").exists()
 
 

@@ -20,6 +20,7 @@ from torch import nn
 from xstilts.common.errors import CheckpointError
 from xstilts.common.files import read_json, write_json
 from xstilts.data.registry import Task
+from xstilts.modelling.model_files import FIX, check_model_dir, vocab_sizes
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ def load_encoder(model_dir: str, *, dtype: str = "float32", encoder_module: str 
     from transformers import AutoConfig, AutoModel
 
     local = os.path.isdir(model_dir)
+    if local:  # whole before it loads: a truncated weight file or a broken config stops here, in one sentence
+        check_model_dir(model_dir, "encoder", weights=not random_init, tokenizer=False)
     kwargs = {"revision": revision} if revision and not local else {}
     if attn_implementation:  # else transformers' default: PyTorch SDPA where the architecture supports it
         kwargs["attn_implementation"] = attn_implementation
@@ -80,6 +83,25 @@ def load_encoder(model_dir: str, *, dtype: str = "float32", encoder_module: str 
         for part in encoder_module.split("."):
             model = getattr(model, part)
     return model
+
+
+def load_tokenizer(model_dir: str):
+    """The tokenizer of a local model directory, checked: its files exist, and its vocabulary fits
+    the model's embedding table (transformers would otherwise build one of special tokens only)."""
+    from transformers import AutoTokenizer
+
+    config = check_model_dir(model_dir, "tokenizer", weights=False)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    except (OSError, ValueError, TypeError) as e:
+        raise CheckpointError(f"tokenizer: the tokenizer files of '{model_dir}' could not be loaded ({type(e).__name__}: {e}); {FIX}.") from None
+    sizes = vocab_sizes(config)
+    if sizes and not max(sizes) / 2 <= len(tokenizer) <= max(sizes):
+        raise CheckpointError(
+            f"tokenizer: the tokenizer of '{model_dir}' has {len(tokenizer)} tokens but the model embeds {max(sizes)}; "
+            f"they belong to different models: {FIX}."
+        )
+    return tokenizer
 
 
 def max_positions(encoder) -> int | None:

@@ -297,8 +297,11 @@ def random_init_like(model_dir, out_dir, seed: int = 0) -> str:
     """Save, in ``out_dir``, a freshly initialised encoder with ``model_dir``'s architecture and
     tokenizer (no pooler, like ``pretrain_mlm``).  Returns ``out_dir``."""
     import torch
-    from transformers import AutoConfig, AutoTokenizer, BertModel
+    from transformers import AutoConfig, BertModel
 
+    from xstilts.modelling.models import load_tokenizer
+
+    tokenizer = load_tokenizer(str(model_dir))
     config = AutoConfig.from_pretrained(str(model_dir))
     fork = torch.random.fork_rng(devices=[])
     with fork:
@@ -307,7 +310,7 @@ def random_init_like(model_dir, out_dir, seed: int = 0) -> str:
         model = BertModel(config, add_pooling_layer=False)
     os.makedirs(out_dir, exist_ok=True)
     model.to(torch.float32).save_pretrained(str(out_dir), safe_serialization=True)
-    AutoTokenizer.from_pretrained(str(model_dir)).save_pretrained(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
     return str(out_dir)
 
 
@@ -330,10 +333,10 @@ def truncate_like(model_dir, out_dir, layers: int) -> dict:
     Returns the parameter counts before and after."""
     import torch
     from torch import nn
-    from transformers import AutoTokenizer
 
-    from xstilts.modelling.models import load_encoder
+    from xstilts.modelling.models import load_encoder, load_tokenizer
 
+    tokenizer = load_tokenizer(str(model_dir))
     model = load_encoder(str(model_dir), dtype="float32")
     total = model.config.num_hidden_layers
     if not 1 <= layers < total:
@@ -353,5 +356,5 @@ def truncate_like(model_dir, out_dir, layers: int) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     with torch.no_grad():
         model.save_pretrained(str(out_dir), safe_serialization=True)
-    AutoTokenizer.from_pretrained(str(model_dir)).save_pretrained(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
     return {"layers": layers, "of": total, "params_before": before, "params": sum(p.numel() for p in model.parameters())}

@@ -32,10 +32,9 @@ def _mean(values):
 def evaluate(params: dict, checkpoint: str, out: str, predictions: str, threads: int | None = None) -> None:
     """Score one trained target model on every benchmark and language scored from it."""
     import torch
-    from transformers import AutoTokenizer
 
     from xstilts.modelling.features import cached_encode
-    from xstilts.modelling.models import load_task_model, read_meta
+    from xstilts.modelling.models import load_task_model, load_tokenizer, read_meta
     from xstilts.modelling.predict import predict
     from xstilts.modelling.training import set_threads
     from xstilts.scoring.score import score
@@ -47,7 +46,7 @@ def evaluate(params: dict, checkpoint: str, out: str, predictions: str, threads:
     model = load_task_model(ckpt, {train_task.name: train_task})
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
-    tokenizer = AutoTokenizer.from_pretrained(ckpt)
+    tokenizer = load_tokenizer(ckpt)
     thp = meta["params"]["hparams"] | meta["params"]["task_hparams"].get(train_task.name, {})
     records, benchmarks = [], {}
     for bench in params["benchmarks"]:
@@ -115,17 +114,16 @@ def _score_bucc(model, tokenizer, bench: dict, lang: str, params: dict) -> tuple
 def retrieval(params: dict, encoder: str, out: str, predictions: str, threads: int | None = None) -> None:
     """Score retrieval benchmarks straight from an encoder (base or intermediate): no training."""
     import torch
-    from transformers import AutoTokenizer
 
     from xstilts.modelling.features import cached_encode
-    from xstilts.modelling.models import check_max_length, load_encoder
+    from xstilts.modelling.models import check_max_length, load_encoder, load_tokenizer
     from xstilts.modelling.predict import embed
     from xstilts.modelling.training import set_threads
     from xstilts.scoring.score import score_retrieval
 
     set_threads(threads)
     enc_dir = os.path.dirname(encoder)
-    tokenizer = AutoTokenizer.from_pretrained(enc_dir)
+    tokenizer = load_tokenizer(enc_dir)
     model = load_encoder(enc_dir, dtype=params["dtype"], encoder_module=params.get("encoder_module") if params["from_base"] else None)
     check_max_length(model, params["max_length"], "evaluate.defaults.max_length (retrieval)")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -112,9 +112,8 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
 
     Resumable (resume.py): a rerun of the same job continues from its saved training state; on
     SIGTERM or SIGUSR1 the job saves that state and exits with status 128 + the signal number."""
-    from transformers import AutoTokenizer
 
-    from xstilts.modelling.models import TaskModel, check_max_length, load_encoder, save_checkpoint
+    from xstilts.modelling.models import TaskModel, check_max_length, load_encoder, load_tokenizer, save_checkpoint
     from xstilts.modelling.resume import StateStore, TrainingInterrupted
     from xstilts.modelling.training import set_seed, set_threads
     from xstilts.modelling.training import train as train_loop
@@ -124,7 +123,7 @@ def train(params: dict, init: str, out: str, threads: int | None = None) -> None
     init_dir = os.path.dirname(init)
     hp = params["hparams"]
     tasks = [task_from_dict(t) for t in params["tasks"]]
-    tokenizer = AutoTokenizer.from_pretrained(init_dir)
+    tokenizer = load_tokenizer(init_dir)
     set_seed(params["seed"])  # weights the encoder lacks (an unused pooler) are drawn at random: the same each run
     encoder = load_encoder(init_dir, dtype=params["model"]["dtype"], attn_implementation=params["model"].get("attn_implementation"),
                            encoder_module=params["model"].get("encoder_module") if params["from_base"] else None)  # fmt: skip
