@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from xstilts.common.errors import XstiltsError
 from xstilts.modelling.model_files import check_model_dir
 from xstilts.workflow.config import Experiment, canonical_json, load_yaml
+from xstilts.workflow.model_size import check_retrieval_layers
 from xstilts.workflow.plan import RQ_ANALYSES, Plan
 
 if not config:
@@ -28,6 +29,7 @@ try:  # a local model is checked whole before any job is planned: config, weight
     for _name, _model in EXP.models.items():
         if _model.source == "local":
             check_model_dir(_model.path, f"config key 'models.{_name}.path'")
+    check_retrieval_layers(EXP)  # a hidden state the model has, known now for all but unfetched Hub models
 except XstiltsError as e:
     sys.exit(f"xstilts: {e}")
 PLAN = Plan(EXP)

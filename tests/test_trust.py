@@ -235,3 +235,99 @@ def test_a_training_job_on_a_model_without_tokenizer_files_exits_with_one_line(t
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"xstilts: tokenizer: '{d}' has no tokenizer files")
     assert not out.parent.exists()
+
+
+# ----------------------------------------------------------------------------- bad configs
+
+
+def _tiny(**patch):
+    import copy
+
+    from xstilts.workflow.config import load_yaml
+
+    from conftest import ROOT
+
+    cfg = copy.deepcopy(load_yaml(ROOT / "config/tiny.yaml"))
+    for key, value in patch.items():
+        cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
+    return cfg
+
+
+@pytest.mark.parametrize("tasks, message", [
+    ({"syn_pos": {"languages": "en"}}, "config key 'tasks.syn_pos.languages' is the string 'en'; expected a list, e.g. [en]."),
+    ({"mine": {"format": "classification", "labels": "state", "languages": ["en"], "root": "d"}},
+     "config key 'tasks.mine.labels' is the string 'state'; expected a list, e.g. [state]."),
+    ({"syn_pos": {"pair": "yes"}}, "config key 'tasks.syn_pos.pair' has value 'yes'; expected type boolean."),
+    ({"syn_pos": {"metric": "bleu"}}, "config key 'tasks.syn_pos.metric' is 'bleu'; expected one of ["),
+    ({"syn_pos": {"colour": "red"}}, "config key 'tasks.syn_pos.colour' is not a known setting; expected one of ['category', "),
+])  # fmt: skip
+def test_task_fields_have_types(tasks, message):
+    from xstilts.common.errors import ConfigError
+    from xstilts.workflow.config import Experiment
+
+    with pytest.raises(ConfigError) as e:
+        Experiment(_tiny(tasks=tasks))
+    assert str(e.value).startswith(message)
+
+
+def test_a_yaml_error_names_file_line_and_column(tmp_path):
+    from xstilts.common.errors import ConfigError
+    from xstilts.workflow.config import Experiment
+    from xstilts.workflow.cost import main as cost_main
+
+    base = tmp_path / "base.yaml"
+    base.write_text("experiment: x\nseeds: [0, 1\nmodels: {}\n")
+    with pytest.raises(ConfigError, match=rf"config file '{re.escape(str(base))}', line 3, column 7: not valid YAML \(.*\); fix the YAML there"):
+        Experiment({"extends": str(base)})
+    assert cost_main(["--configfile", str(base)]) == 1  # python -m xstilts.cost: the same sentence, exit 1
+
+
+def test_cost_reports_a_yaml_error_in_one_line(tmp_path, capsys):
+    from xstilts.workflow.cost import main as cost_main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models:\n  a: {source: hub\n")
+    assert cost_main(["--configfile", str(bad)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"xstilts: config file '{bad}', line 3, column 1: not valid YAML")
+
+
+def test_a_retrieval_layer_beyond_the_model_stops_when_the_plan_is_made(tmp_path):
+    from xstilts.common.errors import ConfigError
+    from xstilts.workflow.config import Experiment
+    from xstilts.workflow.model_size import check_retrieval_layers, model_depth
+
+    cfg = _tiny()
+    exp = Experiment(cfg)
+    assert model_depth(exp, "tiny-mlm") == cfg["models"]["tiny-mlm"]["pretrain"]["layers"] == model_depth(exp, "tiny-random")
+    depth = model_depth(exp, "tiny-mlm")
+    cfg["models"]["tiny-mlm"]["retrieval_layer"] = depth  # the last layer: fine
+    check_retrieval_layers(Experiment(cfg))
+    cfg["models"]["tiny-mlm"]["retrieval_layer"] = depth + 1
+    with pytest.raises(ConfigError, match=rf"'models.tiny-mlm.retrieval_layer' is {depth + 1}, but model 'tiny-mlm' has {depth} layers; choose 0"):
+        check_retrieval_layers(Experiment(cfg))
+
+
+def test_a_local_model_s_depth_comes_from_its_config(tmp_path, tiny_encoder_dir):
+    from xstilts.common.errors import ConfigError
+    from xstilts.workflow.config import Experiment
+    from xstilts.workflow.model_size import check_retrieval_layers
+
+    cfg = _tiny(models={"local": {"source": "local", "path": tiny_encoder_dir, "retrieval_layer": 3}})
+    with pytest.raises(ConfigError, match="'models.local.retrieval_layer' is 3, but model 'local' has 2 layers"):
+        check_retrieval_layers(Experiment(cfg))
+
+
+def test_the_embedding_job_names_the_layer_it_lacks(tiny_encoder_dir):
+    from transformers import AutoTokenizer
+
+    from xstilts.common.errors import CheckpointError
+    from xstilts.modelling.models import load_encoder
+    from xstilts.modelling.predict import embed
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    feats = [{"input_ids": tok("the dog")["input_ids"], "side": "source", "row": 0}]
+    encoder = load_encoder(tiny_encoder_dir)
+    assert embed(encoder, feats, layer=2, batch_size=4, pad_id=tok.pad_token_id).shape[0] == 1
+    with pytest.raises(CheckpointError, match="retrieval_layer is 3, but the encoder has 2 layers"):
+        embed(encoder, feats, layer=3, batch_size=4, pad_id=tok.pad_token_id)

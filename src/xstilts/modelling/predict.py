@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from xstilts.common.errors import CheckpointError
 from xstilts.data.registry import Task
 from xstilts.modelling.features import collate, length_grouped_batches
 
@@ -122,6 +123,9 @@ def embed(encoder, feats: list[dict], *, layer: int | None, batch_size: int, pad
         ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         with gpu_autocast(device):
             states = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=layer is not None)
+        if layer is not None and not 0 <= layer < len(states.hidden_states):
+            raise CheckpointError(f"retrieval_layer is {layer}, but the encoder has {len(states.hidden_states) - 1} layers; "
+                                  f"choose 0 (the embeddings) to {len(states.hidden_states) - 1} (models.<name>.retrieval_layer).")  # fmt: skip
         hidden = states.hidden_states[layer] if layer is not None else states.last_hidden_state
         vec = pool(hidden.float(), mask, "mean")
         vec = torch.nn.functional.normalize(vec, dim=-1).cpu().numpy()

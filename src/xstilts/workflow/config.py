@@ -76,12 +76,30 @@ def slug(model_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", model_id.replace("/", "--"))
 
 
+def hub_slug(model) -> str:
+    """The folder of a Hub model under resources/models/: its id, and its revision unless main."""
+    return slug(model.id) + ("" if model.revision in (None, "main") else f"@{slug(model.revision)}")
+
+
 def load_yaml(path) -> dict:
+    """A config file: a YAML mapping; a syntax error names the file, line and column."""
     try:
         with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f) or {}
+            data = yaml.safe_load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file '{path}' does not exist.") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file '{path}' is not UTF-8 (byte {e.start}); save it as UTF-8.") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        at = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = " ".join(str(x) for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) or str(e).splitlines()[0]
+        raise ConfigError(f"config file '{path}'{at}: not valid YAML ({what}); fix the YAML there.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file '{path}' holds a {type(data).__name__}, not a mapping of settings.")
+    return data
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -171,6 +189,9 @@ def validate_schema(config: dict) -> None:
         missing = re.findall(r"'([^']+)' is a required property", err.message)
         raise ConfigError(f"config key '{_key_path(where + missing[:1])}' is required but missing.")
     if err.validator == "type":
+        expected = [err.validator_value] if isinstance(err.validator_value, str) else list(err.validator_value)
+        if "array" in expected and isinstance(err.instance, str):  # `languages: en` would be read as ['e', 'n']
+            raise ConfigError(f"config key '{_key_path(where)}' is the string {err.instance!r}; expected a list, e.g. [{err.instance}].")
         raise ConfigError(
             f"config key '{_key_path(where)}' has value {err.instance!r}; expected type {err.validator_value}."
         )

@@ -13,7 +13,7 @@ import json
 import os
 
 from xstilts.data.registry import Task, task_to_dict
-from xstilts.workflow.config import CPU_FAMILY, FEATURE_KEYS, Experiment, canonical_json
+from xstilts.workflow.config import CPU_FAMILY, FEATURE_KEYS, Experiment, canonical_json, hub_slug
 
 # The resource family of every rule that runs as a cluster job (the config's `resources` section;
 # fetch_model and fetch_dataset are local rules: downloads run where the internet is).
@@ -119,7 +119,7 @@ class Plan:
         if m.source == "local":
             return f"{m.path.rstrip('/')}/config.json"
         if m.source == "hub":
-            return f"{self.exp.resources_dir}/models/{slug_of(m)}/checkpoint.json"
+            return f"{self.exp.resources_dir}/models/{hub_slug(m)}/checkpoint.json"
         return f"{self.out}/models/{model}/base/checkpoint.json"
 
     def intermediate(self, model, pipeline, seed) -> str:
@@ -501,12 +501,6 @@ def intermediate_category(task: Task) -> str:
     if task.format == "classification" and task.labels == PARAPHRASE_LABELS:
         return "paraphrase"
     return {"span_qa": "extractive_qa", "multiple_choice": "commonsense_mc", "tagging": "syntactic_tagging"}.get(task.format, task.category)
-
-
-def slug_of(model) -> str:
-    from xstilts.workflow.config import slug
-
-    return slug(model.id) + ("" if model.revision in (None, "main") else f"@{slug(model.revision)}")
 
 
 def _min(*values):
