@@ -331,3 +331,72 @@ def test_the_embedding_job_names_the_layer_it_lacks(tiny_encoder_dir):
     assert embed(encoder, feats, layer=2, batch_size=4, pad_id=tok.pad_token_id).shape[0] == 1
     with pytest.raises(CheckpointError, match="retrieval_layer is 3, but the encoder has 2 layers"):
         embed(encoder, feats, layer=3, batch_size=4, pad_id=tok.pad_token_id)
+
+
+# ----------------------------------------------------------------------------- the tokenisation cache
+
+
+def _all_format_features(tiny_encoder_dir):
+    from transformers import AutoTokenizer
+
+    from xstilts.modelling.features import encode
+    from xstilts.modelling.mlm import encode_lines
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    qa = [{"id": "q", "context": "the dog eats the red apple near the big house today", "question": "what?",
+           "answers": {"text": ["red apple"], "answer_start": [16]}}]  # fmt: skip
+    out = {fmt: encode(ROWS[fmt] * 3, TASKS[fmt], tok, max_length=16) for fmt in ROWS if fmt != "span_qa"}
+    out["span_qa"] = encode(qa, TASKS["span_qa"], tok, max_length=12, doc_stride=4)
+    out["mlm"] = encode_lines(["the dog eats", "a cat"], tok, 16)
+    return out
+
+
+def test_cached_features_round_trip_exactly_for_every_format(tmp_path, tiny_encoder_dir):
+    from xstilts.modelling.feature_cache import load_features, save_features
+
+    for fmt, feats in _all_format_features(tiny_encoder_dir).items():
+        save_features(tmp_path / f"{fmt}.npz", feats)
+        back = load_features(tmp_path / f"{fmt}.npz")
+        assert back == feats, fmt
+        assert [[type(v) for v in f.values()] for f in back] == [[type(v) for v in f.values()] for f in feats], fmt
+    spans = _all_format_features(tiny_encoder_dir)["span_qa"]
+    assert len(spans) > 1 and any(o is None for o in spans[0]["offsets"]) and isinstance(spans[0]["offsets"][-2], tuple)
+    save_features(tmp_path / "empty.npz", [])
+    assert load_features(tmp_path / "empty.npz") == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pickle", "garbage", "empty"])
+def test_an_unreadable_cache_is_rebuilt_never_unpickled(tmp_path, damage, caplog):
+    import pickle
+
+    from xstilts.modelling.feature_cache import cached_features, save_features
+
+    feats = [{"input_ids": [1, 2, 3], "label": 0, "row": 0}]
+    path = tmp_path / "tokenized" / "task.test.en.key.npz"
+    save_features(path, feats)
+    data = path.read_bytes()
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("open(%r, 'w').write('ran')" % str(tmp_path / "pwned"),))
+
+    path.write_bytes({"truncated": data[: len(data) // 2], "pickle": pickle.dumps(Boom()), "garbage": b"\x00" * 50, "empty": b""}[damage])
+    calls = []
+    assert cached_features(path, lambda: calls.append(1) or feats) == feats
+    assert calls == [1] and "is unreadable" in caplog.text and "rebuilding it" in caplog.text
+    assert not (tmp_path / "pwned").exists()
+    assert cached_features(path, lambda: pytest.fail("the rebuilt cache is read")) == feats
+
+
+def test_cached_encode_gives_what_encode_gives(tmp_path, tiny_encoder_dir):
+    from transformers import AutoTokenizer
+
+    from xstilts.modelling.features import cached_encode, encode
+
+    tok = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    path = write_jsonl(tmp_path / "data/tag/test/en.jsonl", [dict(r, id=f"r{k}") for k, r in enumerate(ROWS["tagging"] * 4)])
+    rows = read_rows(path, TASKS["tagging"])
+    first = cached_encode(path, rows, TASKS["tagging"], tok, cache_dir=str(tmp_path / "cache"), max_length=16)
+    assert list((tmp_path / "cache/tokenized").glob("*.npz")) and not list((tmp_path / "cache/tokenized").glob("*.pkl"))
+    again = cached_encode(path, rows, TASKS["tagging"], tok, cache_dir=str(tmp_path / "cache"), max_length=16)
+    assert first == again == encode(rows, TASKS["tagging"], tok, max_length=16)

@@ -1,4 +1,4 @@
-"""Tokenisation of rows into model features, one function per task format, cached on disk.
+"""Tokenisation of rows into model features, one function per task format, cached on disk (feature_cache).
 
 Features are unpadded lists of token ids; batches are padded dynamically by ``collate`` to the
 longest sequence they hold, and ``length_grouped_batches`` puts sequences of similar length
@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
 
-from xstilts.common.files import atomic_path
 from xstilts.data.registry import Task
+from xstilts.modelling.feature_cache import FORMAT, cached_features
 
 IGNORE = -100
 _BARE_PIECES = ("▁", "Ġ")  # a word-start marker standing alone, with no characters of the word
@@ -174,20 +173,13 @@ def cached_encode(
             "pair": task.pair,
             "max_length": max_length,
             "doc_stride": doc_stride if task.format == "span_qa" else None,
-            "v": 1,
+            "v": FORMAT,
         },
         sort_keys=True,
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:24]
-    cache = Path(cache_dir) / "tokenized" / f"{task.name}.{Path(path).parent.name}.{Path(path).stem}.{key}.pkl"
-    if cache.exists():
-        with cache.open("rb") as f:
-            return pickle.load(f)
-    feats = encode(rows, task, tokenizer, max_length=max_length, doc_stride=doc_stride)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(cache) as tmp, open(tmp, "wb") as f:
-        pickle.dump(feats, f, protocol=pickle.HIGHEST_PROTOCOL)
-    return feats
+    cache = Path(cache_dir) / "tokenized" / f"{task.name}.{Path(path).parent.name}.{Path(path).stem}.{key}.npz"
+    return cached_features(cache, lambda: encode(rows, task, tokenizer, max_length=max_length, doc_stride=doc_stride))
 
 
 # ----------------------------------------------------------------------------- batching

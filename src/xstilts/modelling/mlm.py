@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +31,9 @@ import torch
 from torch import nn
 
 from xstilts.common.errors import DataError
-from xstilts.common.files import atomic_path, utf8_lines
+from xstilts.common.files import utf8_lines
 from xstilts.data.registry import Task
+from xstilts.modelling.feature_cache import FORMAT, cached_features
 from xstilts.modelling.features import IGNORE, tokenizer_fingerprint
 
 log = logging.getLogger(__name__)
@@ -72,17 +72,10 @@ def _cached_lines(path: str, limit: int, tokenizer, max_length: int, cache_dir: 
         return encode_lines(read_lines(path, limit), tokenizer, max_length)
     st = Path(path).stat() if Path(path).exists() else None
     key_src = {"tok": tokenizer_fingerprint(tokenizer), "path": str(Path(path).resolve()), "size": st and st.st_size,
-               "mtime": st and st.st_mtime_ns, "limit": limit, "max_length": max_length, "v": 1}  # fmt: skip
+               "mtime": st and st.st_mtime_ns, "limit": limit, "max_length": max_length, "v": FORMAT}  # fmt: skip
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:24]
-    cache = Path(cache_dir) / "tokenized" / f"mlm.{Path(path).stem}.{key}.pkl"
-    if cache.exists():
-        with cache.open("rb") as f:
-            return pickle.load(f)
-    feats = encode_lines(read_lines(path, limit), tokenizer, max_length)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(cache) as tmp, open(tmp, "wb") as f:
-        pickle.dump(feats, f, protocol=pickle.HIGHEST_PROTOCOL)
-    return feats
+    cache = Path(cache_dir) / "tokenized" / f"mlm.{Path(path).stem}.{key}.npz"
+    return cached_features(cache, lambda: encode_lines(read_lines(path, limit), tokenizer, max_length))
 
 
 def corpus_features(spec: dict, tokenizer, *, n_task_examples: int, seed: int, cache_dir: str | None = None) -> tuple[list[dict], dict]:
