@@ -3,6 +3,7 @@ naming the file; statistics never read uninitialised memory; the XTREME column i
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -243,9 +244,9 @@ def test_a_training_job_on_a_model_without_tokenizer_files_exits_with_one_line(t
 def _tiny(**patch):
     import copy
 
-    from xstilts.workflow.config import load_yaml
-
     from conftest import ROOT
+
+    from xstilts.workflow.config import load_yaml
 
     cfg = copy.deepcopy(load_yaml(ROOT / "config/tiny.yaml"))
     for key, value in patch.items():
@@ -400,3 +401,87 @@ def test_cached_encode_gives_what_encode_gives(tmp_path, tiny_encoder_dir):
     assert list((tmp_path / "cache/tokenized").glob("*.npz")) and not list((tmp_path / "cache/tokenized").glob("*.pkl"))
     again = cached_encode(path, rows, TASKS["tagging"], tok, cache_dir=str(tmp_path / "cache"), max_length=16)
     assert first == again == encode(rows, TASKS["tagging"], tok, max_length=16)
+
+
+# ----------------------------------------------------------------------------- crash safety
+
+
+def _presets():
+    from conftest import ROOT
+
+    return ["config.yaml"] + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "config").rglob("*.yaml") if p.name != "schema.yaml")
+
+
+@pytest.mark.parametrize("preset", _presets())
+def test_every_preset_that_trains_a_real_model_saves_its_training_state(preset, monkeypatch):
+    """A SIGKILL (an OOM kill, a preemption without warning) must not send training back to step 0.
+    The presets on the built-in tiny encoder (pretrain/random: jobs of seconds, README "The tiny
+    preset") may do without; every preset on a real model (Hub, local, truncated copy) saves."""
+    from conftest import ROOT
+
+    from xstilts.workflow.config import Experiment, load_yaml
+
+    monkeypatch.setenv("XGLUE_ROOT", "/nonexistent")
+    exp = Experiment(load_yaml(ROOT / preset))
+    real = {m.source for m in exp.models.values()} - {"pretrain", "random"}
+    if real:
+        assert exp.save_every, f"{preset} trains {sorted(real)} models but sets no train.save_every"
+    else:
+        assert preset.endswith("tiny.yaml"), preset
+
+
+def test_a_second_writer_of_the_same_output_stops_and_strays_are_cleaned(tmp_path):
+    """Two checkouts with one results_dir: the second job that would write the same output stops
+    with one sentence; the first job's run removes what killed runs of it left behind."""
+    from xstilts.common.cli import run_job
+    from xstilts.common.errors import OutputLocked
+    from xstilts.common.files import output_lock
+
+    out = tmp_path / "metrics" / "seed0.json"
+    out.parent.mkdir(parents=True)
+    stray = out.parent / ".seed0.json.k3j2x1.tmp"  # a killed atomic write of this output
+    other = out.parent / ".seed1.json.a8d9f0.tmp"  # another job's write, in progress
+    stray.write_text("{half")
+    other.write_text("{half")
+    seen = []
+
+    def job(params: dict, out: str) -> None:
+        seen.append(sorted(p.name for p in Path(out).parent.iterdir()))
+
+    with output_lock(out, "the job output"):  # another checkout's job is writing it
+        with pytest.raises(OutputLocked, match=r"the job output '.*seed0\.json' is being written by process \d+ on .*; two runs share"):
+            with output_lock(out, "the job output"):
+                pass
+        assert run_job(job, ["--params", "{}", "--out", str(out)]) == 1 and not seen and stray.exists()
+    assert run_job(job, ["--params", "{}", "--out", str(out)]) == 0
+    assert seen == [[".seed0.json.lock", ".seed1.json.a8d9f0.tmp"]]  # its own stray gone, the other job's kept
+    assert other.exists() and not stray.exists()
+
+
+def test_a_lock_dies_with_its_holder(tmp_path):
+    """SIGKILL leaves no stale lock: the operating system drops it with the process."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    from xstilts.common.files import output_lock
+
+    out = tmp_path / "m.json"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom xstilts.common.files import output_lock\n"
+                               f"with output_lock({str(out)!r}, 'x'):\n    print('held', flush=True)\n    time.sleep(60)\n"],
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+    assert holder.stdout.readline().strip() == "held"
+    from xstilts.common.errors import OutputLocked
+
+    with pytest.raises(OutputLocked):
+        with output_lock(out, "x"):
+            pass
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    time.sleep(0.1)
+    with output_lock(out, "x"):
+        pass

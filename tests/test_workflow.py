@@ -4,6 +4,7 @@ partial reruns after one-line config edits."""
 import gzip
 import json
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -325,3 +326,76 @@ def test_research_question_presets_plan_their_grids(preset, expected, tmp_path):
     work = copy_repo(tmp_path / "repo")
     counts = job_counts(snakemake(work, "-n", "-q", "rules", "--configfile", f"config/rq/{preset}.yaml").stdout)
     assert {k: counts.get(k) for k in expected} == expected
+
+
+def _same_apart_from_provenance(a: Path, b: Path) -> list[str]:
+    """Files of two results folders that differ beyond code version, creation time and timings."""
+    volatile = {"code_version", "created", "train_seconds", "train_tokens_per_second", "elapsed_s", "seconds", "tokens_per_second"}
+
+    def strip(o):
+        if isinstance(o, dict):
+            return {k: strip(v) for k, v in o.items() if k not in volatile}
+        if isinstance(o, list):
+            return [strip(x) for x in o]
+        return o.replace(str(a.parents[2]), "").replace(str(b.parents[2]), "") if isinstance(o, str) else o
+
+    differ = []
+    for f in sorted(p for p in a.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        rel = f.relative_to(a)
+        if rel.parts[0] in ("logs", "benchmarks"):
+            continue
+        g = b / rel
+        if not g.exists():
+            differ.append(f"{rel} (missing)")
+            continue
+        x, y = f.read_bytes(), g.read_bytes()
+        if x == y:
+            continue
+        if f.suffix == ".gz" and gzip.decompress(x) == gzip.decompress(y):
+            continue
+        if f.suffix == ".json" and strip(json.loads(x)) == strip(json.loads(y)):
+            continue
+        differ.append(str(rel))
+    return differ
+
+
+@pytest.mark.slow
+def test_kill_unlock_rerun_gives_the_uninterrupted_results(tiny_run, tmp_path):
+    """The README's recovery path: SIGKILL the whole run (a node lost, an OOM kill of Snakemake) in
+    the middle of training; the rerun refuses the locked folder; `--unlock`; rerun with
+    `--rerun-incomplete`: every table, checkpoint and metrics file as in the uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    reference, _ = tiny_run
+    work = copy_repo(tmp_path / "repo")
+    (work / "test.yaml").write_text(yaml.safe_dump(_tiny_config()))
+    env = {**os.environ, "PYTHONPATH": str(work / "src")}
+    log = open(tmp_path / "first.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "test.yaml"], cwd=work, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    deadline = time.time() + 900
+    while time.time() < deadline and proc.poll() is None:  # kill once intermediate training is under way
+        text = (tmp_path / "first.log").read_text()
+        if text.count("Finished jobid") >= 6 and "rule train_" in text.split("Finished jobid")[-1]:
+            break
+        time.sleep(0.5)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and every job it started
+    proc.wait()
+    log.close()
+    for pid_dir in Path("/proc").glob("[0-9]*"):  # a job started in a session of its own
+        try:
+            if str(work).encode() in (pid_dir / "cmdline").read_bytes():
+                os.kill(int(pid_dir.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
+    locked = snakemake(work, "--cores", "2", "--configfile", "test.yaml", check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    snakemake(work, "--unlock", "--configfile", "test.yaml")
+    snakemake(work, "--cores", "2", "--configfile", "test.yaml", "--rerun-incomplete", timeout=1800)
+    assert _same_apart_from_provenance(reference / "results/tiny", work / "results/tiny") == []
+    assert not list((work / "results").rglob("*.tmp"))

@@ -14,7 +14,7 @@ rule pretrain_mlm:
     params:
         spec=lambda wc: PLAN.pretrain_params(wc.model),
         corpus=lambda wc, input: os.path.join(os.path.dirname(input.world), "corpus"),
-    threads: workflow.cores
+    threads: lambda wildcards: workflow.cores  # a function: `snakemake --unlock` needs no --cores
     resources:
         **rule_resources("pretrain_mlm"),
     log:

@@ -8,8 +8,8 @@ from xstilts.common.cli import run_job
 from xstilts.reporting.tables import write_statistics
 
 
-def job(params: dict, scores: str, out_dir: str, predictions: list[str]) -> None:
-    write_statistics(pd.read_csv(scores), predictions, out_dir, **params)
+def job(params: dict, scores: str, out_dir: str, prediction_files: list[str]) -> None:
+    write_statistics(pd.read_csv(scores), prediction_files, out_dir, **params)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,46 @@ and one ``xstilts: ...`` line with a non-zero exit when the job stops on a user 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from xstilts.common.errors import XstiltsError
+from xstilts.common.files import output_lock, remove_stray_temporaries
 from xstilts.common.logs import setup_logging
 
 log = logging.getLogger("xstilts.jobs")
+
+
+# the arguments that name what a job writes: files, a prefix of files, or a folder of them
+OUTPUTS = ("out", "prefix", "predictions", "figure")
+
+
+@contextlib.contextmanager
+def _job_outputs(kwargs: dict, name: str):
+    """Hold the lock of the job's first output while it runs (one writer per output, even across
+    checkouts that share a results_dir), and first delete what killed runs of this job left: the
+    temporary files of its own outputs.  Under torchrun only the first process does either."""
+    if os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    files = [Path(kwargs[k]) for k in OUTPUTS if isinstance(kwargs.get(k), str)]
+    if kwargs.get("out_dir"):
+        files += [Path(kwargs["out_dir"]) / t for t in kwargs.get("targets", [])]  # {out_dir}/{target}.{ext}
+    lock = files[0] if files else Path(kwargs["out_dir"]) / name if kwargs.get("out_dir") else None
+    if lock is None:
+        yield
+        return
+    with output_lock(lock, "the job output"):
+        for f in files:
+            for stray in remove_stray_temporaries(f):
+                log.info("removed %s, left by a killed run of this job", stray)
+        yield
 
 
 def run_job(job: Callable, argv: list[str] | None = None, *, description: str | None = None) -> int:
@@ -46,10 +76,11 @@ def run_job(job: Callable, argv: list[str] | None = None, *, description: str | 
     if hasattr(args, "threads"):
         kwargs["threads"] = args.threads
     try:
-        if takes_params:
-            job(json.loads(args.params), **kwargs)
-        else:
-            job(**kwargs)
+        with _job_outputs(kwargs, Path(parser.prog).stem):
+            if takes_params:
+                job(json.loads(args.params), **kwargs)
+            else:
+                job(**kwargs)
     except XstiltsError as e:
         log.error("%s", e)
         print(f"xstilts: {e}", file=sys.stderr)

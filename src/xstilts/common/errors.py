@@ -15,3 +15,7 @@ class DataError(XstiltsError, ValueError):
 
 class CheckpointError(XstiltsError, RuntimeError):
     """A checkpoint is missing, incomplete or does not match the model it is loaded into."""
+
+
+class OutputLocked(XstiltsError, RuntimeError):
+    """Another process holds the lock of an output this job would write."""

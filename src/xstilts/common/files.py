@@ -6,11 +6,12 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from xstilts.common.errors import DataError
+from xstilts.common.errors import DataError, OutputLocked
 
 
 @contextlib.contextmanager
@@ -73,3 +74,59 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
         json.dump(obj, handle, ensure_ascii=False, indent=2, sort_keys=True)
         handle.write("\n")
+
+
+def remove_stray_temporaries(path: str | os.PathLike) -> list[str]:
+    """Delete what killed atomic writes of ``path`` left beside it (``.{name}.*.tmp``); call it only
+    while holding the output's lock (:func:`output_lock`), so that no live writer loses its file."""
+    path = Path(path)
+    removed = []
+    if path.parent.is_dir():
+        for stray in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                stray.unlink()
+                removed.append(str(stray))
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike, what: str):
+    """Hold ``.{name}.lock`` beside ``path`` for as long as the block runs: a second process that
+    would write the same output (a run from another checkout with the same results_dir) stops
+    with a sentence naming the holder.  The operating system releases the lock when its holder
+    dies, however it dies, so a killed job never leaves a stale lock."""
+    import fcntl
+    import socket
+
+    path = Path(path)
+    created = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.parent / f".{path.name}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    ok = acquired = False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            acquired = True
+        except BlockingIOError:
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
+            raise OutputLocked(
+                f"{what} '{path}' is being written by {holder} (lock {lock}); two runs share this results folder "
+                f"(another checkout with the same results_dir, or a job that outlived its Snakemake): wait for it "
+                f"to end, or give this run its own results_dir."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()} (started {time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode(), 0)
+        yield
+        ok = True
+    finally:
+        if acquired and not ok and created and [p.name for p in path.parent.iterdir()] == [lock.name]:
+            lock.unlink()  # a job that failed before writing anything leaves no folder behind
+            for d in created:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+        os.close(fd)  # closing the descriptor releases the lock
