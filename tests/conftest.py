@@ -53,6 +53,18 @@ def write_jsonl(path, rows):
     return str(path)
 
 
+def fake_model_dir(d: Path, *, layers: int = 2) -> Path:
+    """A model directory whole enough for the plan-time checks (config, a readable safetensors
+    header, tokenizer files) but with no tensors: for dry runs and cluster simulations."""
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": layers, "vocab_size": 100}))
+    header = json.dumps({"__metadata__": {"format": "pt"}}).encode()
+    (d / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
+    (d / "tokenizer.json").write_text("{}")
+    return d
+
+
 def load_script(name: str):
     """workflow/scripts/{name}.py as a module (its entry point not run), to call its job function."""
     import importlib.util

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, copy_repo
+from conftest import ROOT, copy_repo, fake_model_dir
 
 from xstilts.common.errors import ConfigError
 from xstilts.workflow.config import Experiment, load_yaml
@@ -409,8 +409,7 @@ def _cluster_workdir(tmp_path: Path) -> tuple[Path, dict]:
     work = copy_repo(tmp_path / "repo")
     (work / "slurm" / "site.yaml").unlink(missing_ok=True)
     enc, data = work / "enc", work / "data"
-    enc.mkdir()
-    (enc / "config.json").write_text("{}")
+    fake_model_dir(enc)
     for task in ("siqa", "xnli", "udpos", "tatoeba"):
         for split in ("train", "validation", "test"):
             for lang in ("en", "de"):

@@ -72,7 +72,7 @@ def test_paper_grid_keys_targets_by_training_task():
         (lambda c: c.update(lerning_rate=1), "config key 'lerning_rate' is not a known setting"),
         (lambda c: c["train"]["target"]["defaults"].update(lrr=1), "config key 'train.target.defaults.lrr' is not a known setting"),
         (lambda c: c["train"]["target"]["defaults"].update(epochs="two"), "config key 'train.target.defaults.epochs' has value 'two'; expected type number"),
-        (lambda c: c.update(seeds="0"), "config key 'seeds' has value '0'; expected type array"),
+        (lambda c: c.update(seeds="0"), "config key 'seeds' is the string '0'; expected a list, e.g. [0]."),
         (lambda c: c.update(targets=["syn_pos", "xnlii"]), "config key 'targets' names unknown task 'xnlii'"),
         (lambda c: c["pipelines"].update(bad={"kind": "single", "task": "nope"}), "config key 'pipelines.bad' names unknown task 'nope'"),
         (lambda c: c["pipelines"].update(seq={"kind": "sequence", "stages": ["syn_gram", "zzz"]}), "names 'zzz', which is not a single or multitask pipeline"),
@@ -81,7 +81,7 @@ def test_paper_grid_keys_targets_by_training_task():
         (lambda c: c.pop("seeds"), "config key 'seeds' is required but missing"),
         (lambda c: c["pipelines"].update(t={"kind": "single", "task": "syn_tatoeba"}), "names retrieval task 'syn_tatoeba'"),
         (lambda c: c.update(tasks={"mytask": {"format": "classification"}}), "must define 'languages'"),
-        (lambda c: c.update(tasks={"syn_pos": {"colour": 1}}), "config key 'tasks.syn_pos.colour' is unknown"),
+        (lambda c: c.update(tasks={"syn_pos": {"colour": 1}}), "config key 'tasks.syn_pos.colour' is not a known setting; expected one of ['category', "),
     ],
 )
 def test_bad_config_stops_with_one_sentence_naming_the_key(edit, message):

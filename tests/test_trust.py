@@ -456,6 +456,7 @@ def test_a_second_writer_of_the_same_output_stops_and_strays_are_cleaned(tmp_pat
     assert run_job(job, ["--params", "{}", "--out", str(out)]) == 0
     assert seen == [[".seed0.json.lock", ".seed1.json.a8d9f0.tmp"]]  # its own stray gone, the other job's kept
     assert other.exists() and not stray.exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == [".seed1.json.a8d9f0.tmp"]  # no lock file left behind
 
 
 def test_a_lock_dies_with_its_holder(tmp_path):

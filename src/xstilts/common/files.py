@@ -98,7 +98,9 @@ def output_lock(path: str | os.PathLike, what: str):
     """Hold ``.{name}.lock`` beside ``path`` for as long as the block runs: a second process that
     would write the same output (a run from another checkout with the same results_dir) stops
     with a sentence naming the holder.  The operating system releases the lock when its holder
-    dies, however it dies, so a killed job never leaves a stale lock."""
+    dies, however it dies, so a killed job never leaves a stale lock; a job that ends removes the
+    lock file (after checking, when it took the lock, that the file it locked is still the one at
+    that path, so that removing it never lets two holders in)."""
     import fcntl
     import socket
 
@@ -106,27 +108,35 @@ def output_lock(path: str | os.PathLike, what: str):
     created = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.parent / f".{path.name}.lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    ok = acquired = False
-    try:
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            acquired = True
         except BlockingIOError:
             holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
             raise OutputLocked(
                 f"{what} '{path}' is being written by {holder} (lock {lock}); two runs share this results folder "
                 f"(another checkout with the same results_dir, or a job that outlived its Snakemake): wait for it "
                 f"to end, or give this run its own results_dir."
             ) from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the previous holder removed the file between our open and our lock: again
+    ok = False
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()} (started {time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode(), 0)
         yield
         ok = True
     finally:
-        if acquired and not ok and created and [p.name for p in path.parent.iterdir()] == [lock.name]:
-            lock.unlink()  # a job that failed before writing anything leaves no folder behind
-            for d in created:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()  # still holding the lock: a process that opened it meanwhile sees another inode and retries
+        if not ok and created and not any(path.parent.iterdir()):
+            for d in created:  # a job that failed before writing anything leaves no folder behind
                 with contextlib.suppress(OSError):
                     d.rmdir()
         os.close(fd)  # closing the descriptor releases the lock
