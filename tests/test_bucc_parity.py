@@ -10,6 +10,7 @@ line instead moves F1 by points.
 """
 
 import random
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +159,7 @@ def _embedder(dim: int = 16, noise: float = 0.35):
     spaces) plus noise of its own; the same text always gets the same vector."""
 
     def vec(key: str, scale: float) -> np.ndarray:
-        return np.random.default_rng(abs(hash(("bucc-test", key))) % 2**32).normal(size=dim) * scale
+        return np.random.default_rng(zlib.crc32(key.encode("utf-8"))).normal(size=dim) * scale  # not hash(): salted per process
 
     def embed(texts):
         return np.stack([vec(t.strip().split("|")[-1], 1.0) + vec(t, noise) for t in texts]).astype(np.float32)
