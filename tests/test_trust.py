@@ -486,3 +486,14 @@ def test_a_lock_dies_with_its_holder(tmp_path):
     time.sleep(0.1)
     with output_lock(out, "x"):
         pass
+
+
+def test_hub_kernels_are_off_unless_the_config_opts_in():
+    from xstilts.workflow.config import Experiment
+
+    assert Experiment(_tiny()).hub_kernels is False
+    assert Experiment(_tiny(hub_kernels=True)).hub_kernels is True
+    from conftest import ROOT
+
+    prefix = (ROOT / "workflow/rules/common.smk").read_text()
+    assert "USE_HUB_KERNELS={'1' if EXP.hub_kernels else '0'}" in prefix

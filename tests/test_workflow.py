@@ -176,6 +176,7 @@ def test_tiny_run_writes_every_declared_output(tiny_run):
     assert set(topic["languages"]) == {"en", "xa", "xb", "xc", "xd"} and topic["split"] == "test"
     assert {"accuracy", "n", "split"} <= set(topic["languages"]["xa"])
     assert m["code_version"] and m["versions"]["torch"] and m["english_validation"]["score"] > 0
+    assert m["environment"]["USE_HUB_KERNELS"] == "0"  # offline-safe: no Hub kernels unless hub_kernels: true
     with gzip.open(out / "predictions/tiny-mlm/syn_gram/syn_topic/seed0.jsonl.gz", "rt") as f:
         preds = [json.loads(line) for line in f]
     assert len(preds) == sum(v["n"] for v in topic["languages"].values())

@@ -17,7 +17,9 @@ SCRIPTS = os.path.join(workflow.basedir, "workflow", "scripts")
 shell.prefix(
     f"export PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))}${{{{PYTHONPATH:+:$PYTHONPATH}}}} "
     f"XSTILTS_SCRIPTS={shlex.quote(SCRIPTS)} "
-    f"XSTILTS_CACHE_DIR={shlex.quote(EXP.cache_dir)} XSTILTS_SAVE_EVERY={EXP.save_every or ''}; "
+    f"XSTILTS_CACHE_DIR={shlex.quote(EXP.cache_dir)} XSTILTS_SAVE_EVERY={EXP.save_every or ''} "
+    # transformers 5 reaches for Hub kernels on CUDA unless told not to: offline GPU nodes fail there
+    f"USE_HUB_KERNELS={'1' if EXP.hub_kernels else '0'}; "
     "trap : TERM USR1; "  # bash outlives SIGTERM while a training job saves its state (resume.py)
 )
 

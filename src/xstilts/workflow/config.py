@@ -301,6 +301,8 @@ class Experiment:
         # deleted once evaluated
         self.save_every = self.train_cfg.get("save_every")
         self.temporary_target_checkpoints = self.train_cfg.get("target_checkpoints", "keep") == "temporary"
+        # whether transformers may fetch kernels from the Hub (USE_HUB_KERNELS, exported to every job)
+        self.hub_kernels = bool(config.get("hub_kernels", False))
         self.eval_cfg = config.get("evaluate", {})
         report = config.get("report", {})
         self.figure = {**FIGURE_DEFAULTS, **report.get("figure", {})}

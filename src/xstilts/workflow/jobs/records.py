@@ -9,9 +9,13 @@ import time
 from xstilts.common.files import read_json
 from xstilts.common.provenance import code_version, package_versions
 
+# environment variables that change what a job does without being params (recorded, never compared)
+RECORDED_ENVIRONMENT = ("USE_HUB_KERNELS", "XSTILTS_SAVE_EVERY", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
+
 
 def provenance() -> dict:
-    return {"code_version": code_version(), "versions": package_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {"code_version": code_version(), "versions": package_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "environment": {k: os.environ[k] for k in RECORDED_ENVIRONMENT if k in os.environ}}
 
 
 def data_record(root: str, task_name: str) -> dict:
