@@ -159,7 +159,6 @@ def test_a_checkpoint_does_not_depend_on_the_tokeniser_calls_before_it(tiny_enco
 
 def _broken(tmp_path, tiny_encoder_dir, how: str):
     import shutil
-    from pathlib import Path
 
     d = tmp_path / how
     shutil.copytree(tiny_encoder_dir, d)

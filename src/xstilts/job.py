@@ -27,17 +27,19 @@ def scripts() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    known = scripts()
     if not argv or argv[0] in ("-h", "--help"):
+        known = scripts()
         print(__doc__.strip().splitlines()[0] + "\n")
         width = max(map(len, known), default=0)
         print("\n".join(f"  {name:<{width}}  {doc}" for name, doc in known.items()))
         return 0
     name = argv[0].replace("-", "_").removesuffix(".py")
-    if name not in known:
-        print(f"xstilts: no job script '{argv[0]}' in {SCRIPTS}; expected one of {sorted(known)}.", file=sys.stderr)
+    script = SCRIPTS / f"{name}.py"
+    if not script.is_file():
+        print(f"xstilts: no job script '{argv[0]}' in {SCRIPTS}; expected one of {sorted(p.stem for p in SCRIPTS.glob('*.py'))}.",
+              file=sys.stderr)  # fmt: skip
         return 2
-    script = str(SCRIPTS / f"{name}.py")
+    script = str(script)
     sys.argv = [script, *argv[1:]]
     try:
         runpy.run_path(script, run_name="__main__")

@@ -20,7 +20,8 @@ from xstilts.common.logs import setup_logging
 log = logging.getLogger("xstilts.jobs")
 
 
-# the arguments that name what a job writes: files, a prefix of files, or a folder of them
+# the arguments that name what a job writes: files or a prefix of files (a folder, out_dir, with the
+# `targets` written in it, is handled beside them)
 OUTPUTS = ("out", "prefix", "predictions", "figure")
 
 

@@ -1,8 +1,10 @@
-"""Atomic writes and JSON files: a killed job never leaves a half-written output under its real name."""
+"""Files of every job: atomic writes (a killed job never leaves a half-written output under its real name),
+JSON, UTF-8 lines that name the line they fail on, and one writer per output (locks, stray temporaries)."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -82,15 +84,11 @@ def remove_stray_temporaries(path: str | os.PathLike) -> list[str]:
     path = Path(path)
     removed = []
     if path.parent.is_dir():
-        for stray in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        for stray in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 stray.unlink()
                 removed.append(str(stray))
     return removed
-
-
-def glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 @contextlib.contextmanager

@@ -116,17 +116,18 @@ def mine_bucc(src_ids, src_sents, tgt_ids, tgt_sents, embed_texts, *, k: int = 4
     not several); ``embed_texts`` (list of str -> rows) embeds them.  Candidates come from ratio-margin
     mining in both directions with a greedy 1:1 match (``metrics.bucc_mine``, chunked so memory stays
     bounded by ``chunk_size`` squared) and are mapped back to ids through the stripped texts that occur
-    once (``read_sent2id``); a pair of ids mined twice keeps its best score."""
+    once (``read_sent2id``).  Each id belongs to one distinct text, and the matching is 1:1, so no
+    pair of ids is mined twice."""
     src_texts, tgt_texts = list(dict.fromkeys(src_sents)), list(dict.fromkeys(tgt_sents))
     x, y = embed_texts(src_texts), embed_texts(tgt_texts)
     mined = M.bucc_mine(x, y, range(len(src_texts)), range(len(tgt_texts)), k=k, chunk_size=chunk_size)
     src_id, tgt_id = _ids_of_single_texts(src_ids, src_sents), _ids_of_single_texts(tgt_ids, tgt_sents)
-    best: dict[tuple[str, str], float] = {}
+    out = []
     for i, j, score in mined:
         s, t = src_id.get(src_texts[i].strip()), tgt_id.get(tgt_texts[j].strip())
         if s is not None and t is not None:
-            best[(s, t)] = max(float(score), best.get((s, t), float(score)))
-    return [(s, t, score) for (s, t), score in best.items()]
+            out.append((s, t, float(score)))
+    return out
 
 
 def score_bucc(dev, test, embed_texts, *, k: int = 4, chunk_size: int = 4096) -> tuple[dict, list[dict]]:

@@ -121,8 +121,9 @@ class Examples:
             if counts is None:
                 continue
             ids = [str(r["id"]) for r in recs]
-            if len(set(ids)) != len(ids):
-                repeated = next(i for k, i in enumerate(ids) if i in ids[:k])
+            seen: set[str] = set()
+            repeated = next((i for i in ids if i in seen or seen.add(i)), None)
+            if repeated is not None:
                 raise DataError(f"{where}: {bench} ({lang}) has the example id '{repeated}' twice; examples are paired "
                                 f"across seeds by id, so every id must be unique (rerun its evaluation).")  # fmt: skip
             part = self._parts.setdefault((model, pipeline, bench, lang), {})
