@@ -3,7 +3,7 @@
 Features are lists of dicts with the same keys; each key becomes a column by what its values are:
 whole numbers (``int``), lists of whole numbers (``ragged``: one flat array and the lengths), lists
 of such lists (``ragged2``: multiple-choice sequences), lists of character spans or None
-(``spans``: QA offsets, None as -1) and strings (``json``).  Loading is ``np.load(...,
+(``spans``: QA offsets, starts and ends, None as -1) and strings (``json``).  Loading is ``np.load(...,
 allow_pickle=False)``, so a cache file is data, never code: anyone who can write to ``results/``
 cannot make a job run anything.  A truncated or otherwise unreadable cache file is logged and
 rebuilt, never a permanent failure.
@@ -21,7 +21,7 @@ import numpy as np
 from xstilts.common.files import atomic_path
 
 log = logging.getLogger(__name__)
-FORMAT = 2  # the layout below; a cache file of another format is rebuilt
+FORMAT = 3  # the layout below; a cache file of another format is rebuilt
 
 
 def _is_int(v) -> bool:
@@ -43,6 +43,12 @@ def _kind(values: list) -> str:
     raise TypeError(f"feature values of types {sorted({type(v).__name__ for v in values})} have no column kind")
 
 
+def _ints(values) -> np.ndarray:
+    """Whole numbers as int32 where they fit (token ids, labels, offsets: half the bytes), else int64."""
+    a = np.asarray(values, dtype=np.int64)
+    return a.astype(np.int32) if a.size == 0 or (a.min() >= -(2**31) and a.max() < 2**31) else a
+
+
 def _columns(feats: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
     keys = list(feats[0]) if feats else []
     if any(list(f) != keys for f in feats):
@@ -52,20 +58,20 @@ def _columns(feats: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
         values = [f[key] for f in feats]
         kinds[key] = kind = _kind(values)
         if kind == "int":
-            arrays[f"{key}/values"] = np.asarray(values, dtype=np.int64)
+            arrays[f"{key}/values"] = _ints(values)
         elif kind == "json":
             arrays[f"{key}/json"] = np.frombuffer(json.dumps(values, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
         elif kind == "ragged":
-            arrays[f"{key}/lengths"] = np.asarray([len(v) for v in values], dtype=np.int64)
-            arrays[f"{key}/values"] = np.asarray([x for v in values for x in v], dtype=np.int64)
+            arrays[f"{key}/lengths"] = _ints([len(v) for v in values])
+            arrays[f"{key}/values"] = _ints([x for v in values for x in v])
         elif kind == "ragged2":
-            arrays[f"{key}/counts"] = np.asarray([len(v) for v in values], dtype=np.int64)
-            arrays[f"{key}/lengths"] = np.asarray([len(x) for v in values for x in v], dtype=np.int64)
-            arrays[f"{key}/values"] = np.asarray([y for v in values for x in v for y in x], dtype=np.int64)
-        else:  # spans
-            arrays[f"{key}/lengths"] = np.asarray([len(v) for v in values], dtype=np.int64)
-            arrays[f"{key}/values"] = np.asarray([x if x is not None else (-1, -1) for v in values for x in v],
-                                                 dtype=np.int64).reshape(-1, 2)  # fmt: skip
+            arrays[f"{key}/counts"] = _ints([len(v) for v in values])
+            arrays[f"{key}/lengths"] = _ints([len(x) for v in values for x in v])
+            arrays[f"{key}/values"] = _ints([y for v in values for x in v for y in x])
+        else:  # spans: the starts and the ends, -1 for None
+            arrays[f"{key}/lengths"] = _ints([len(v) for v in values])
+            arrays[f"{key}/starts"] = _ints([-1 if x is None else x[0] for v in values for x in v])
+            arrays[f"{key}/ends"] = _ints([-1 if x is None else x[1] for v in values for x in v])
     return kinds, arrays
 
 
@@ -90,7 +96,10 @@ def _rows(schema: dict, z) -> list[dict]:
             inner = _split(z[f"{key}/values"].tolist(), z[f"{key}/lengths"].tolist())
             col = _split(inner, z[f"{key}/counts"].tolist())
         elif kind == "spans":
-            pairs = [None if a < 0 else (a, b) for a, b in z[f"{key}/values"].tolist()]
+            starts = z[f"{key}/starts"]
+            pairs = list(zip(starts.tolist(), z[f"{key}/ends"].tolist()))  # 1-D lists zipped: far faster than a 2-D tolist
+            for k in np.flatnonzero(starts < 0).tolist():
+                pairs[k] = None
             col = _split(pairs, z[f"{key}/lengths"].tolist())
         else:
             raise ValueError(f"unknown column kind {kind!r}")
